@@ -1,0 +1,87 @@
+"""Benchmark: count 10,000 poll responses from 2,000 users by the MSC3381 rules.
+
+The data mixes what real rooms produce: users who change their mind, spoiled responses
+(unknown answer ids, malformed content), redacted responses, withdrawn votes, multiple selections
+beyond ``max_selections`` and responses after the end. Target: median well under 50 ms.
+
+Run: ``/work/venv/bin/python -m bench.bench_tally``
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+from bot.polls import Poll, PollAnswer, Vote, tally
+
+RESPONSES = 10_000
+USERS = 2_000
+ANSWERS = 8
+MAX_SELECTIONS = 3
+RUNS = 15
+TARGET_MS = 50.0
+
+
+def make_poll() -> Poll:
+    answers = tuple(PollAnswer(f"a{i}", f"Antwort {i}") for i in range(1, ANSWERS + 1))
+    return Poll("Welche Themen?", answers, max_selections=MAX_SELECTIONS)
+
+
+def make_votes(poll: Poll, seed: int = 3381) -> list[Vote]:
+    rng = random.Random(seed)
+    ids = list(poll.answer_ids)
+    votes: list[Vote] = []
+    for index in range(RESPONSES):
+        # Every user responds at least once; the rest are changes of mind by random users.
+        user = index if index < USERS else rng.randrange(USERS)
+        sender = f"@user{user}:example.org"
+        roll = rng.random()
+        spoiled = roll < 0.02  # malformed content
+        if roll < 0.05:
+            answers: tuple[str, ...] = ("a1", "unknown")  # unknown id spoils the vote
+        elif roll < 0.08:
+            answers = ()  # withdrawn
+        else:
+            answers = tuple(rng.sample(ids, rng.randint(1, MAX_SELECTIONS + 2)))
+        votes.append(
+            Vote(
+                sender=sender,
+                origin_server_ts=1_700_000_000_000 + index * 50 + rng.randrange(40),
+                answer_ids=answers,
+                event_id=f"${index}",
+                spoiled=spoiled,
+                redacted=rng.random() < 0.03,
+            )
+        )
+    return votes
+
+
+def run() -> dict[str, float | int | str]:
+    poll = make_poll()
+    votes = make_votes(poll)
+    end_ts = votes[int(RESPONSES * 0.95)].origin_server_ts  # the last 5 % arrive too late
+    timings_ms: list[float] = []
+    result = tally(poll, votes, end_ts=end_ts)
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = tally(poll, votes, end_ts=end_ts)
+        timings_ms.append((time.perf_counter() - started) * 1000)
+    median = statistics.median(timings_ms)
+    return {
+        "responses": RESPONSES,
+        "users": USERS,
+        "runs": RUNS,
+        "median_ms": round(median, 2),
+        "min_ms": round(min(timings_ms), 2),
+        "max_ms": round(max(timings_ms), 2),
+        "target_ms": TARGET_MS,
+        "within_target": "yes" if median < TARGET_MS else "no",
+        "counted_voters": result.voters,
+        "spoiled_voters": result.spoiled,
+    }
+
+
+if __name__ == "__main__":
+    for name, value in run().items():
+        print(f"{name}: {value}")

@@ -1,0 +1,403 @@
+"""The bot: wires config, store, content and commands to the Matrix shell and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from nio import (
+    InviteMemberEvent,
+    MatrixRoom,
+    MegolmEvent,
+    RoomMemberEvent,
+    RoomMessageText,
+    SyncResponse,
+)
+
+from bot import __version__
+from bot.config import Config
+from bot.context import Context, Incoming
+from bot.i18n import LANGUAGES, Message, Texts
+from bot.matrix import MatrixShell, SendFailed, txn_id
+from bot.parsing import parse_command, strip_reply_fallback
+from bot.registry import Command, Permission, Registry, discover
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+MODERATOR_POWER = 50
+PRE_V12_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
+HANDLED_RETENTION_S = 7 * 86400
+SHUTDOWN_GRACE_S = 30.0
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Impulsbot:
+    def __init__(self, config: Config, *, clock: Clock = utc_now) -> None:
+        self.config = config
+        self.now = clock
+        self.texts = Texts(config.bot.language)
+        self.store = Store(config.storage.database)
+        self.shell = MatrixShell(config, self.store)
+        self.registry: Registry = discover()
+        self.started_at = time.monotonic()
+        self.ready = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._direct_rooms: dict[str, str] = {}
+        self._room_creators: dict[str, set[str]] = {}
+        # Feature state, filled by the commands' setup hooks.
+        self.features: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def user_id(self) -> str:
+        return self.config.matrix.user_id
+
+    async def start(self) -> None:
+        """Open the store, run feature setup (content loading may fail loudly), log in."""
+        await self.store.open()
+        for command in self.registry:
+            if command.setup is not None:
+                await command.setup(self)
+        await self.shell.connect()
+
+    async def run(self) -> None:
+        """Start, sync until SIGTERM/SIGINT, then finish in-flight work and close."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        try:
+            await self.serve()
+        finally:
+            await self.close()
+
+    async def serve(self) -> None:
+        jobs = [self._spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
+        jobs.append(self._spawn(self._housekeeping()))
+        try:
+            await self.shell.sync_forever(self.on_sync)
+        finally:
+            for task in jobs:
+                task.cancel()
+
+    def request_stop(self) -> None:
+        log.info("stopping")
+        self.shell.stop()
+
+    async def close(self) -> None:
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+        await self.shell.close()
+        await self.store.close()
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_job(self, job: Any) -> None:
+        await self.ready.wait()
+        while not self.shell.stopping.is_set():
+            try:
+                await job.run(self, self.now())
+            except Exception:
+                log.exception("scheduled job %s failed", getattr(job.run, "__qualname__", job))
+            await self.shell._sleep(job.every_seconds)
+
+    async def _housekeeping(self) -> None:
+        while not self.shell.stopping.is_set():
+            await self.store.forget_handled_before(int(time.time()) - HANDLED_RETENTION_S)
+            await self.shell._sleep(3600)
+
+    # ------------------------------------------------------------------ sync handling
+
+    async def on_sync(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            await self._on_invite(room_id, info.invite_state)
+        for room_id in response.rooms.leave:
+            await self.store.forget_room(room_id)
+        batches = [
+            self._process_room(room_id, list(info.timeline.events))
+            for room_id, info in response.rooms.join.items()
+        ]
+        late = defaultdict(list)
+        for room_id, event in self.shell.retry_decryption():
+            late[room_id].append(event)
+        batches += [self._process_room(room_id, events) for room_id, events in late.items()]
+        await asyncio.gather(*batches)
+        self.ready.set()
+
+    async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
+        inviter = next(
+            (
+                e.sender
+                for e in invite_state
+                if isinstance(e, InviteMemberEvent)
+                and e.state_key == self.user_id
+                and e.membership == "invite"
+            ),
+            None,
+        )
+        if inviter and self.config.access.invite_allowed(inviter):
+            log.info("accepting invite to %s from %s", room_id, inviter)
+            await self.shell.join(room_id)
+        else:
+            log.warning("rejecting invite to %s from %s (not allowed)", room_id, inviter)
+            await self.shell.leave(room_id)
+
+    async def _process_room(self, room_id: str, events: list[Any]) -> None:
+        room = self.shell.client.rooms.get(room_id)
+        if room is None:
+            return
+        async with self._room_locks[room_id]:
+            joined_at = await self._note_membership(room, events)
+            for event in events:
+                try:
+                    await self._on_event(room, event, joined_at)
+                except Exception:
+                    # Never let one bad event stop the others; content is not logged.
+                    log.exception("handling event %s in %s failed", event.event_id, room_id)
+
+    async def _note_membership(self, room: MatrixRoom, events: list[Any]) -> int:
+        """Record when we joined; greet once right after joining."""
+        for event in events:
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "join"
+                and (event.prev_membership != "join")
+            ):
+                await self.store.remember_room(
+                    room.room_id, event.server_timestamp, self._is_direct(room)
+                )
+                if self.config.bot.greeting and await self.store.claim_greeting(room.room_id):
+                    self._spawn(self._greet(room.room_id))
+        joined_at = await self.store.room_joined_at(room.room_id)
+        if joined_at is None:
+            # Joined before this store existed: only what happens from now on is ours.
+            joined_at = int(self.now().timestamp() * 1000) - 1000
+            await self.store.remember_room(room.room_id, joined_at, self._is_direct(room))
+            await self.store.claim_greeting(room.room_id)
+        return joined_at
+
+    async def _greet(self, room_id: str) -> None:
+        message = self.texts("core.greeting", prefix=self.config.bot.prefix)
+        try:
+            await self.shell.send(
+                room_id,
+                "m.room.message",
+                self.message_content(message, notice=True),
+                txn_id("greeting", room_id),
+            )
+        except SendFailed as exc:
+            log.warning("could not greet %s: %s", room_id, exc)
+
+    async def _on_event(self, room: MatrixRoom, event: Any, joined_at: int) -> None:
+        if getattr(event, "sender", None) == self.user_id:
+            return
+        if getattr(event, "server_timestamp", 0) < joined_at:
+            return
+        if isinstance(event, MegolmEvent):
+            self.shell.note_undecryptable(room.room_id, event)
+            return
+        for command in self.registry:
+            if command.listener is not None:
+                await command.listener(self, room.room_id, event)
+        if isinstance(event, RoomMessageText) and not _is_edit(event.source):
+            await self._on_text(room, event)
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.source.get("content", {}).get("msgtype") != "m.text":
+            return  # notices come from bots; answering them would let bots loop
+        parsed = parse_command(event.body, self.config.bot.prefix)
+        if parsed is None:
+            return
+        age_s = self.now().timestamp() - event.server_timestamp / 1000
+        if age_s > self.config.matrix.max_command_age_seconds:
+            log.info("ignoring command %s in %s: %.0f s old", event.event_id, room.room_id, age_s)
+            return
+        if event.event_id in self._in_flight or await self.store.is_handled(event.event_id):
+            return
+        self._in_flight.add(event.event_id)
+        try:
+            await self._run_command(room, event, parsed.name, parsed.args)
+            await self.store.mark_handled(event.event_id, room.room_id)
+        finally:
+            self._in_flight.discard(event.event_id)
+
+    async def _run_command(self, room: MatrixRoom, event: RoomMessageText, name: str, args: str):
+        incoming = _incoming(room.room_id, event)
+        command = self.registry.find(name)
+        ctx = Context(
+            app=self,
+            incoming=incoming,
+            command=command or _UNKNOWN,
+            name_used=name,
+            args=args,
+            is_direct=self._is_direct(room),
+            is_moderator=await self._is_moderator(room, event.sender),
+            is_team=event.sender in self.config.access.team,
+            texts=await self.room_texts(room.room_id),
+        )
+        try:
+            if command is None:
+                await ctx.reply(ctx.text("core.unknown_command", name=name))
+            elif not self._permitted(ctx, command):
+                await ctx.reply(ctx.text(_REFUSAL[command.permission], name=name))
+            elif command.direct_only and not ctx.is_direct:
+                await ctx.reply(ctx.text("core.direct_only", name=name))
+            else:
+                await command.handler(ctx)
+        except SendFailed as exc:
+            log.warning("could not answer %s in %s: %s", event.event_id, room.room_id, exc)
+        except Exception:
+            log.exception("command %s failed (event %s)", name, event.event_id)
+            with contextlib.suppress(SendFailed):
+                await ctx.reply(ctx.text("core.internal_error"))
+
+    def _permitted(self, ctx: Context, command: Command) -> bool:
+        if command.permission is Permission.MODERATOR:
+            return ctx.is_moderator
+        if command.permission is Permission.TEAM:
+            return ctx.is_team
+        return True
+
+    async def _is_moderator(self, room: MatrixRoom, user_id: str) -> bool:
+        if user_id in self.config.access.moderators:
+            return True
+        if room.power_levels.get_user_level(user_id) >= MODERATOR_POWER:
+            return True
+        # From room version 12 on, creators outrank every power level and are not listed.
+        return room.room_version not in PRE_V12_ROOM_VERSIONS and user_id in await self._creators(
+            room.room_id
+        )
+
+    async def _creators(self, room_id: str) -> set[str]:
+        cached = self._room_creators.get(room_id)
+        if cached is None:
+            status, create = await self.shell.raw_request(
+                "GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.create/"
+            )
+            if status != 200 or not isinstance(create, dict):
+                return set()
+            extra = create.get("additional_creators") or []
+            cached = {create.get("creator", ""), *[u for u in extra if isinstance(u, str)]}
+            # The create content of v12 rooms has no "creator"; the event's sender is the creator.
+            cached |= await self._create_sender(room_id)
+            self._room_creators[room_id] = cached
+        return cached
+
+    async def _create_sender(self, room_id: str) -> set[str]:
+        status, state = await self.shell.raw_request(
+            "GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.create/?format=event"
+        )
+        if status == 200 and isinstance(state, dict) and isinstance(state.get("sender"), str):
+            return {state["sender"]}
+        return set()
+
+    def _is_direct(self, room: MatrixRoom) -> bool:
+        return room.member_count <= 2
+
+    # ------------------------------------------------------------------ outgoing helpers
+
+    def message_content(self, message: Message, *, notice: bool = False) -> dict[str, Any]:
+        return {
+            "msgtype": "m.notice" if notice else "m.text",
+            "body": message.plain,
+            "format": "org.matrix.custom.html",
+            "formatted_body": message.html,
+        }
+
+    def reply_content(self, message: Message, incoming: Incoming) -> dict[str, Any]:
+        content = self.message_content(message, notice=True)
+        relates: dict[str, Any] = {"m.in_reply_to": {"event_id": incoming.event_id}}
+        if incoming.thread_root:
+            relates.update(
+                {"rel_type": "m.thread", "event_id": incoming.thread_root, "is_falling_back": False}
+            )
+        content["m.relates_to"] = relates
+        return content
+
+    async def send_file(
+        self, room_id: str, data: bytes, filename: str, mimetype: str, txn: str
+    ) -> str:
+        encrypted = self.shell.is_encrypted(room_id)
+        location = await self.shell.upload(data, filename, mimetype, encrypt=encrypted)
+        content = {
+            "msgtype": "m.file",
+            "body": filename,
+            "filename": filename,
+            "info": {"mimetype": mimetype, "size": len(data)},
+            **location,
+        }
+        return await self.shell.send(room_id, "m.room.message", content, txn)
+
+    async def direct_room(self, user_id: str) -> str:
+        """The bot's direct chat with a user, opened (encrypted) on first use."""
+        known = self._direct_rooms.get(user_id) or await self.store.get_value(f"dm:{user_id}")
+        if known and known in self.shell.client.rooms:
+            return known
+        room_id = await self.shell.create_direct_room(user_id)
+        self._direct_rooms[user_id] = room_id
+        await self.store.set_value(f"dm:{user_id}", room_id)
+        return room_id
+
+    async def room_texts(self, room_id: str) -> Texts:
+        """The room's language (``!sprache``), else the configured one."""
+        lang = await self.store.get_value(f"lang:{room_id}")
+        return Texts(lang) if lang in LANGUAGES else self.texts
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at
+
+    def version(self) -> str:
+        return __version__
+
+
+async def _noop(ctx: Context) -> None:  # placeholder handler for unknown commands
+    return None
+
+
+_REFUSAL = {Permission.TEAM: "core.team_only", Permission.MODERATOR: "core.moderator_only"}
+_UNKNOWN = Command(name="unknown", german="unbekannt", handler=_noop)
+
+
+def _is_edit(source: dict[str, Any]) -> bool:
+    content = source.get("content", {})
+    relates = content.get("m.relates_to") or {}
+    return "m.new_content" in content or relates.get("rel_type") == "m.replace"
+
+
+def _incoming(room_id: str, event: RoomMessageText) -> Incoming:
+    relates = event.source.get("content", {}).get("m.relates_to") or {}
+    thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+    reply = relates.get("m.in_reply_to") or {}
+    replied_to = reply.get("event_id") if not relates.get("is_falling_back") else None
+    return Incoming(
+        room_id=room_id,
+        event_id=event.event_id,
+        sender=event.sender,
+        body=strip_reply_fallback(event.body),
+        timestamp_ms=event.server_timestamp,
+        thread_root=thread_root,
+        replied_to=replied_to if isinstance(replied_to, str) else None,
+    )

@@ -1,0 +1,244 @@
+"""Configuration: YAML validated by pydantic. Unknown keys and wrong types are errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
+SERVER_OR_USER = re.compile(r"^(@[^:\s]+:)?[A-Za-z0-9.\-]+(:\d+)?$")
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(Exception):
+    """A configuration problem, already worded for the operator."""
+
+
+def parse_duration(value: str) -> int:
+    """'30m' → 1800 seconds. Raises ValueError on anything else."""
+    match = DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration like 30s, 10m, 2h, 1d or 2w, got {value!r}")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _check_user_ids(values: list[str]) -> list[str]:
+    for value in values:
+        if not USER_ID.match(value):
+            raise ValueError(f"{value!r} is not a Matrix user ID like @name:example.org")
+    return values
+
+
+class MatrixConfig(Strict):
+    homeserver: str
+    user_id: str
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_name: str = "Impulsbot"
+    trust: Literal["tofu", "all", "verified"] = "tofu"
+    max_command_age: str = "10m"
+    send_interval_ms: Annotated[int, Field(ge=0, le=10_000)] = 200
+
+    @field_validator("homeserver")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected a URL such as https://matrix.example.org")
+        return value.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        return _check_user_ids([value])[0]
+
+    @field_validator("max_command_age")
+    @classmethod
+    def _age(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def max_command_age_seconds(self) -> int:
+        return parse_duration(self.max_command_age)
+
+
+class StorageConfig(Strict):
+    database: Path = Path("data/impulsbot.db")
+
+    @property
+    def data_dir(self) -> Path:
+        return self.database.parent
+
+
+class ContentConfig(Strict):
+    directory: Path = Path("content")
+
+
+class BotConfig(Strict):
+    prefix: Annotated[str, Field(min_length=1, max_length=3)] = "!"
+    language: Literal["de", "en"] = "de"
+    timezone: str = "Europe/Berlin"
+    greeting: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Berlin)") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AccessConfig(Strict):
+    moderators: list[str] = []
+    team: list[str] = []
+    invite_allowlist: list[str] = []
+
+    @field_validator("moderators", "team")
+    @classmethod
+    def _users(cls, values: list[str]) -> list[str]:
+        return _check_user_ids(values)
+
+    @field_validator("invite_allowlist")
+    @classmethod
+    def _allow(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not SERVER_OR_USER.match(value):
+                raise ValueError(f"{value!r} is neither a server name nor a user ID")
+        return values
+
+    def invite_allowed(self, inviter: str) -> bool:
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        return inviter in self.invite_allowlist or server in self.invite_allowlist
+
+
+class ImpulsesConfig(Strict):
+    catch_up: str = "2h"
+    holidays_state: str | None = None  # e.g. "NW", "BY"; None = no holiday skipping
+
+    @field_validator("catch_up")
+    @classmethod
+    def _catch(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class PollsConfig(Strict):
+    min_anonymous_group: Annotated[int, Field(ge=1)] = 5
+
+
+class FeedbackConfig(Strict):
+    rate_limit: Annotated[int, Field(ge=1)] = 20
+
+
+class PrivacyConfig(Strict):
+    pseudonym_key: SecretStr | None = None  # or IMPULSBOT_PSEUDONYM_KEY
+    allow_identified_export: bool = False
+    retention_days: Annotated[int, Field(ge=1)] = 365
+    min_group: Annotated[int, Field(ge=1)] = 3
+    contact: str = "das Initiativteam"
+    notice: str | None = None
+
+
+class TandemConfig(Strict):
+    interval: str = "2w"
+    weekday: Annotated[int, Field(ge=0, le=6)] = 0
+    time: dt.time = dt.time(10, 0)
+
+
+class InsightsConfig(Strict):
+    digest_room: str | None = None
+    room_categories: dict[str, str] = {}
+
+
+class Config(Strict):
+    matrix: MatrixConfig
+    storage: StorageConfig = StorageConfig()
+    content: ContentConfig = ContentConfig()
+    bot: BotConfig = BotConfig()
+    access: AccessConfig = AccessConfig()
+    impulses: ImpulsesConfig = ImpulsesConfig()
+    polls: PollsConfig = PollsConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    tandem: TandemConfig = TandemConfig()
+    insights: InsightsConfig = InsightsConfig()
+
+    def resolve_paths(self, base: Path) -> Config:
+        """Relative paths in the file are relative to the config file's folder."""
+        storage = self.storage.model_copy(update={"database": base / self.storage.database})
+        content = self.content.model_copy(update={"directory": base / self.content.directory})
+        return self.model_copy(update={"storage": storage, "content": content})
+
+
+ENV_SECRETS = {
+    ("matrix", "password"): "IMPULSBOT_MATRIX_PASSWORD",
+    ("matrix", "access_token"): "IMPULSBOT_MATRIX_ACCESS_TOKEN",
+    ("privacy", "pseudonym_key"): "IMPULSBOT_PSEUDONYM_KEY",
+}
+
+
+def _apply_environment(data: dict) -> None:
+    for (section, key), env in ENV_SECRETS.items():
+        value = os.environ.get(env)
+        if value and isinstance(data.get(section, {}), dict):
+            data.setdefault(section, {})
+            data[section].setdefault(key, value)
+
+
+def describe_validation_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: die Konfiguration ist ungültig / invalid configuration:"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(Wurzel)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  - {path}: unbekannter Schlüssel / unknown key")
+        elif err["type"] == "missing":
+            lines.append(f"  - {path}: fehlt / required key is missing")
+        else:
+            lines.append(f"  - {path}: {err['msg']} (Wert/value: {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: kann nicht gelesen werden / cannot be read: {exc}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", Zeile/line {mark.line + 1}, Spalte/column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: kein gültiges YAML / invalid YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: erwartet wird eine Zuordnung (mapping) auf oberster Ebene")
+    _apply_environment(data)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(str(path), exc)) from exc
+    if config.matrix.password is None and config.matrix.access_token is None:
+        raise ConfigError(
+            f"{path}: matrix.password oder matrix.access_token fehlt (oder setzen Sie "
+            "IMPULSBOT_MATRIX_PASSWORD / IMPULSBOT_MATRIX_ACCESS_TOKEN)"
+        )
+    return config.resolve_paths(path.resolve().parent)

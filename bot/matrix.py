@@ -1,0 +1,419 @@
+"""The only module that talks to Matrix: login, sync loop, encryption housekeeping and sending.
+
+Everything here is about transport. What the bot *does* with events lives in :mod:`bot.app` and the
+pure modules; this class only turns their decisions into requests, with retries that never drop or
+double a message (every send carries a deterministic transaction ID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    DiscoveryInfoError,
+    ErrorResponse,
+    JoinResponse,
+    LocalProtocolError,
+    LoginResponse,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomSendResponse,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.crypto import OlmDevice
+from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
+from nio.store import SqliteStore
+
+from bot.config import Config
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+MAX_BACKOFF_S = 30.0
+SEND_GIVE_UP_S = 600.0
+UNDECRYPTABLE_GRACE_S = 60.0
+MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
+
+# Only what the bot needs: keeps start-up fast with hundreds of rooms.
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"not_types": ["*"]},
+    "account_data": {"types": ["m.direct"]},
+    "room": {
+        "state": {"lazy_load_members": True},
+        "timeline": {"limit": 50, "lazy_load_members": True},
+        "ephemeral": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+    },
+}
+
+
+class SendFailed(RuntimeError):
+    """A message could not be delivered (permanent error, or retries exhausted)."""
+
+
+def txn_id(*parts: str) -> str:
+    """A deterministic transaction ID: the same logical message always gets the same ID."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"ib{digest}"
+
+
+@dataclass
+class PendingDecryption:
+    room_id: str
+    event: MegolmEvent
+    first_seen: float
+
+
+@dataclass
+class MatrixShell:
+    config: Config
+    store: Store
+    client: AsyncClient = field(init=False)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _pending: dict[str, PendingDecryption] = field(default_factory=dict)
+    _known_devices: dict[str, set[str]] = field(default_factory=dict)
+    _room_events: dict[str, asyncio.Event] = field(default_factory=dict)
+    _poll: asyncio.Future[Any] | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def crypto_dir(self) -> Path:
+        return self.config.storage.data_dir / "crypto"
+
+    def _pickle_key(self) -> str:
+        path = self.crypto_dir / "pickle.key"
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as stream:
+                stream.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    async def connect(self) -> None:
+        """Create the client and log in, reusing the stored device and token when possible."""
+        self.crypto_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.crypto_dir, 0o700)
+        client_config = AsyncClientConfig(
+            max_limit_exceeded=None,  # honour every 429's retry_after_ms, never drop
+            max_timeouts=None,
+            max_timeout_retry_wait_time=MAX_BACKOFF_S,
+            backoff_factor=0.5,
+            request_timeout=60,
+            encryption_enabled=True,
+            store=SqliteStore,
+            store_name="crypto.db",
+            store_sync_tokens=False,  # we persist the token ourselves, after processing
+            pickle_key=self._pickle_key(),
+        )
+        matrix = self.config.matrix
+        self.client = AsyncClient(
+            matrix.homeserver, matrix.user_id, store_path=str(self.crypto_dir), config=client_config
+        )
+        await self._login()
+        for crypto_file in self.crypto_dir.glob("*.db*"):
+            os.chmod(crypto_file, 0o600)
+
+    async def _login(self) -> None:
+        matrix = self.config.matrix
+        stored_token = await self.store.get_value("matrix.access_token")
+        stored_device = await self.store.get_value("matrix.device_id")
+        if matrix.access_token is not None:
+            self.client.access_token = matrix.access_token.get_secret_value()
+            who = await self.client.whoami()
+            if not isinstance(who, WhoamiResponse) or not who.device_id:
+                raise SendFailed(f"access token rejected by the homeserver: {who}")
+            self.client.restore_login(matrix.user_id, who.device_id, self.client.access_token)
+        elif stored_token and stored_device:
+            self.client.restore_login(matrix.user_id, stored_device, stored_token)
+        else:
+            await self._password_login(stored_device)
+        log.info("logged in as %s, device %s", self.client.user_id, self.client.device_id)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+
+    async def _password_login(self, device_id: str | None) -> None:
+        matrix = self.config.matrix
+        if matrix.password is None:
+            raise SendFailed("no password configured and no stored session")
+        if device_id:
+            self.client.device_id = device_id
+        response = await self.client.login(
+            matrix.password.get_secret_value(), device_name=matrix.device_name
+        )
+        if not isinstance(response, LoginResponse):
+            raise SendFailed(f"login failed: {getattr(response, 'message', response)}")
+        await self.store.set_value("matrix.access_token", response.access_token)
+        await self.store.set_value("matrix.device_id", response.device_id)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.close()
+
+    # ----------------------------------------------------------------- sync
+
+    async def sync_forever(self, on_sync: Callable[[SyncResponse], Awaitable[None]]) -> None:
+        """Long-poll until stopped; ``on_sync`` runs before the token is persisted."""
+        since = await self.store.get_value("matrix.sync_token")
+        filter_id = await self._upload_filter()
+        backoff = 1.0
+        first = True
+        while not self.stopping.is_set():
+            # The first sync returns at once, so start-up catches up without a long-poll wait.
+            self._poll = asyncio.ensure_future(
+                self.client.sync(
+                    timeout=0 if first else SYNC_TIMEOUT_MS, sync_filter=filter_id, since=since
+                )
+            )
+            try:
+                response = await self._poll
+            except asyncio.CancelledError:
+                if self.stopping.is_set():
+                    return
+                raise
+            if not isinstance(response, SyncResponse):
+                log.warning("sync failed (%s); retrying in %.0f s", _describe(response), backoff)
+                if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
+                    await self.store.delete_value("matrix.access_token")
+                    await self._password_login(self.client.device_id)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            backoff = 1.0
+            first = False
+            await self._crypto_housekeeping()
+            await on_sync(response)
+            since = response.next_batch
+            await self.store.set_value("matrix.sync_token", since)
+            for room_id in response.rooms.join:
+                self._room_events.pop(room_id, asyncio.Event()).set()
+
+    def stop(self) -> None:
+        """Stop syncing; a long-poll in progress is abandoned, processing is not."""
+        self.stopping.set()
+        if self._poll is not None and not self._poll.done():
+            self._poll.cancel()
+
+    async def _upload_filter(self) -> str | dict[str, Any]:
+        response = await self.client.upload_filter(
+            user_id=self.client.user_id,
+            presence=SYNC_FILTER["presence"],
+            account_data=SYNC_FILTER["account_data"],
+            room=SYNC_FILTER["room"],
+        )
+        filter_id = getattr(response, "filter_id", None)
+        return filter_id if filter_id else SYNC_FILTER
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+
+    async def wait_for_room(self, room_id: str, within: float = 30.0) -> bool:
+        """Wait until a sync has shown us the room (sending into it before that fails)."""
+        if room_id in self.client.rooms:
+            return True
+        event = self._room_events.setdefault(room_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), within)
+        return room_id in self.client.rooms
+
+    # ----------------------------------------------------------------- encryption
+
+    async def _crypto_housekeeping(self) -> None:
+        client = self.client
+        with contextlib.suppress(LocalProtocolError):
+            await client.send_to_device_messages()
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+
+    def _apply_trust(self, room_id: str) -> None:
+        """Decide per device whether it gets room keys, as configured by matrix.trust."""
+        policy = self.config.matrix.trust
+        room = self.client.rooms.get(room_id)
+        if room is None or not room.encrypted or self.client.olm is None:
+            return
+        for user_id in room.users:
+            devices = self.client.device_store.active_user_devices(user_id)
+            current = {d.id for d in devices}
+            known = self._known_devices.get(user_id)
+            if known is not None and current - known:
+                log.warning(
+                    "device set of %s changed: new device(s) %s",
+                    user_id,
+                    ", ".join(sorted(current - known)),
+                )
+            self._known_devices[user_id] = current
+            for device in self.client.device_store.active_user_devices(user_id):
+                self._trust_device(device, policy)
+
+    def _trust_device(self, device: OlmDevice, policy: str) -> None:
+        if device.verified or device.blacklisted:
+            return
+        if policy == "tofu":
+            self.client.verify_device(device)
+        elif policy == "verified":
+            self.client.blacklist_device(device)
+        # "all": leave as is; sends pass ignore_unverified_devices=True
+
+    def note_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        if event.event_id in self._pending:
+            return
+        log.info("event %s in %s not decryptable yet; requesting keys", event.event_id, room_id)
+        self._pending[event.event_id] = PendingDecryption(room_id, event, time.monotonic())
+        asyncio.get_running_loop().create_task(self._request_key(event))
+
+    async def _request_key(self, event: MegolmEvent) -> None:
+        with contextlib.suppress(LocalProtocolError, Exception):
+            await self.client.request_room_key(event)
+
+    def retry_decryption(self) -> list[tuple[str, Any]]:
+        """Events whose keys have arrived since, decrypted; gives up after a minute."""
+        ready: list[tuple[str, Any]] = []
+        now = time.monotonic()
+        for event_id, pending in list(self._pending.items()):
+            try:
+                decrypted = self.client.decrypt_event(pending.event)
+            except Exception:  # nio raises several kinds; all mean "not yet"
+                decrypted = None
+            if decrypted is not None and not isinstance(decrypted, MegolmEvent):
+                ready.append((pending.room_id, decrypted))
+                del self._pending[event_id]
+            elif now - pending.first_seen > UNDECRYPTABLE_GRACE_S:
+                log.warning(
+                    "could not decrypt event %s in %s from %s within a minute; giving up",
+                    event_id,
+                    pending.room_id,
+                    pending.event.sender,
+                )
+                del self._pending[event_id]
+        return ready
+
+    # ----------------------------------------------------------------- sending
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn: str) -> str:
+        """Send one event; retries transient failures with the same transaction ID."""
+        deadline = time.monotonic() + SEND_GIVE_UP_S
+        backoff = 0.5
+        while True:
+            if room_id not in self.client.rooms:
+                await self.wait_for_room(room_id, within=10)
+            self._apply_trust(room_id)
+            try:
+                response = await self.client.room_send(
+                    room_id,
+                    event_type,
+                    content,
+                    tx_id=txn,
+                    ignore_unverified_devices=self.config.matrix.trust != "verified",
+                )
+            except (SendRetryError, OlmUnverifiedDeviceError, LocalProtocolError) as exc:
+                response = exc
+            if isinstance(response, RoomSendResponse):
+                return response.event_id
+            if not _is_transient(response) or time.monotonic() > deadline:
+                raise SendFailed(f"sending to {room_id} failed: {_describe(response)}")
+            log.warning("send to %s failed (%s); retrying", room_id, _describe(response))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def upload(self, data: bytes, filename: str, mimetype: str, encrypt: bool) -> dict:
+        """Upload a file; returns the ``url``/``file`` part of an m.file content."""
+        response, keys = await self.client.upload(
+            lambda *_: io.BytesIO(data),
+            content_type=mimetype,
+            filename=filename,
+            encrypt=encrypt,
+            filesize=len(data),
+        )
+        if not isinstance(response, UploadResponse):
+            raise SendFailed(f"upload failed: {_describe(response)}")
+        if encrypt and keys is not None:
+            return {"file": {"url": response.content_uri, **keys}}
+        return {"url": response.content_uri}
+
+    def is_encrypted(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    async def join(self, room_id: str) -> bool:
+        response = await self.client.join(room_id)
+        return isinstance(response, JoinResponse)
+
+    async def leave(self, room_id: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.room_leave(room_id)
+
+    async def create_direct_room(self, user_id: str) -> str:
+        response = await self.client.room_create(
+            is_direct=True,
+            invite=[user_id],
+            initial_state=[{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}],
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise SendFailed(f"could not open a direct chat with {user_id}: {_describe(response)}")
+        await self.wait_for_room(response.room_id)
+        return response.room_id
+
+    async def create_room(self, name: str, invite: list[str], topic: str = "") -> str:
+        response = await self.client.room_create(
+            name=name,
+            topic=topic,
+            invite=invite,
+            initial_state=[{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}],
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise SendFailed(f"could not create room {name!r}: {_describe(response)}")
+        await self.wait_for_room(response.room_id)
+        return response.room_id
+
+    async def raw_request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """An authenticated request through the client's own HTTP session (for APIs nio lacks)."""
+        import json
+
+        data = None if body is None else json.dumps(body)
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        response = await self.client.send(method, path, data, headers)
+        try:
+            payload = await response.json()
+        except Exception:  # non-JSON error pages from proxies
+            payload = None
+        return response.status, payload
+
+
+def _is_transient(response: object) -> bool:
+    if isinstance(response, (SendRetryError, OlmUnverifiedDeviceError)):
+        return True
+    if isinstance(response, LocalProtocolError):
+        return False
+    if isinstance(response, ErrorResponse):
+        status = getattr(getattr(response, "transport_response", None), "status", None)
+        return status is None or status >= 500 or status == 429
+    return isinstance(response, DiscoveryInfoError)
+
+
+def _describe(response: object) -> str:
+    if isinstance(response, ErrorResponse):
+        status = getattr(getattr(response, "transport_response", None), "status", "?")
+        return f"HTTP {status} {response.status_code or ''} {response.message or ''}".strip()
+    return type(response).__name__ + (f": {response}" if isinstance(response, Exception) else "")

@@ -1,0 +1,447 @@
+"""When impulses are posted: subscription specs, slot computation and the catch-up decision.
+
+Everything here is pure: the caller injects ``now``/``after`` and the time zone, so the posting loop
+can be tested with a fake clock and behaves the same after restarts.
+
+Terms:
+- *schedule*: weekdays plus one local wall-clock time, e.g. Mo–Fr 09:00.
+- *slot*: one concrete posting moment, an aware datetime in the room's time zone. A slot is
+  identified by :func:`slot_key` (local date and time, e.g. ``"2026-11-26T09:00"``), which is
+  stable across restarts and therefore usable in a Matrix transaction ID for exactly-once posting.
+
+Comparisons are always made on UTC instants: Python compares and subtracts two datetimes that
+share a ``tzinfo`` by wall-clock time and ignores ``fold``, which gets DST days wrong. Callers
+computing e.g. a sleep duration should do ``slot.astimezone(UTC) - now.astimezone(UTC)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from bot.i18n import Message, Texts
+
+UTC = dt.UTC
+DEFAULT_WEEKDAYS = frozenset(range(5))  # Mon–Fri, Python numbering (0 = Monday)
+DEFAULT_TIME = dt.time(9, 0)
+DEFAULT_CATCH_UP = dt.timedelta(hours=2)
+
+# Locale keys of the weekdays, Python numbering.
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# German first (the UI language), English spellings accepted too so English users can type them.
+_DAY_NAMES: dict[str, int] = {
+    **{name: i for i, name in enumerate(("mo", "di", "mi", "do", "fr", "sa", "so"))},
+    **{
+        name: i
+        for i, name in enumerate(
+            ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
+        )
+    },
+    "sonnabend": 5,
+    **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    **{
+        name: i
+        for i, name in enumerate(
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        )
+    },
+    "tues": 1,
+    "thur": 3,
+    "thurs": 3,
+}
+_DAY_GROUPS: dict[str, frozenset[int]] = {
+    "täglich": frozenset(range(7)),
+    "taeglich": frozenset(range(7)),
+    "daily": frozenset(range(7)),
+    "werktags": DEFAULT_WEEKDAYS,
+    "weekdays": DEFAULT_WEEKDAYS,
+    "wochenende": frozenset({5, 6}),
+    "weekend": frozenset({5, 6}),
+}
+# Words people naturally put in between ("Mo und Mi um 9 Uhr") that carry no meaning here.
+_FILLER = frozenset({"um", "at", "und", "and", "&", "ab", "jeden", "every"})
+_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?(uhr|h)?$")
+_LOOKS_LIKE_TIME = re.compile(r"^\d")
+
+
+# --------------------------------------------------------------------------------------------
+# Schedule and its parser
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Post on these weekdays (0 = Monday) at this local wall-clock time."""
+
+    weekdays: frozenset[int] = DEFAULT_WEEKDAYS
+    time: dt.time = DEFAULT_TIME
+
+    def __post_init__(self) -> None:
+        if not self.weekdays or not self.weekdays <= frozenset(range(7)):
+            raise ValueError(f"weekdays must be a non-empty subset of 0..6, got {self.weekdays}")
+        if self.time.tzinfo is not None or self.time.second or self.time.microsecond:
+            raise ValueError("time must be a naive wall-clock time in whole minutes")
+
+    @property
+    def spec(self) -> str:
+        """Canonical text form that :func:`parse_schedule` accepts (to store a subscription)."""
+        return f"{_german_days_spec(self.weekdays)} {self.time:%H:%M}"
+
+
+class ScheduleSyntaxError(ValueError):
+    """Unparseable schedule input; ``key``/``params`` name a locale text that shows an example."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(f"{key} {params}")
+        self.key = key
+        self.params = params
+
+    def message(self, texts: Texts) -> Message:
+        return texts(self.key, **self.params)
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse ``[Mo-Fr|täglich|Mo,Mi,Fr] [HH:MM]`` (both parts optional, any order).
+
+    Defaults: Mo–Fr and 09:00. Accepts German and English day names (short or long, any case),
+    ranges ("Mo-Fr", "Mo bis Fr", wrapping "Fr-Mo"), lists ("Mo,Mi,Fr", "Mo und Mi") and times as
+    "9:30", "09:30", "9.30", "9 Uhr" or "9".
+    """
+    days: set[int] = set()
+    time: dt.time | None = None
+    time_token = ""
+    for token in _tokens(text):
+        if _LOOKS_LIKE_TIME.match(token):
+            parsed = _parse_time(token)
+            if time is not None and parsed != time:
+                raise ScheduleSyntaxError(
+                    "impuls.schedule.err_two_times", first=time_token, second=token
+                )
+            time, time_token = parsed, token
+        else:
+            days |= _parse_days(token)
+    return Schedule(frozenset(days) or DEFAULT_WEEKDAYS, time or DEFAULT_TIME)
+
+
+def _tokens(text: str) -> list[str]:
+    """Split into day and time tokens; the user's spelling is kept for error messages."""
+    normal = re.sub(r"[–—]", "-", text.strip())
+    normal = re.sub(r"\s+(?:bis|to)\s+", "-", normal, flags=re.I)  # "Mo bis Fr" → "Mo-Fr"
+    normal = re.sub(r"\s*-\s*", "-", normal)
+    normal = re.sub(r"(\d)\s+(uhr|h)\b", r"\1\2", normal, flags=re.I)  # "9 Uhr": one token
+    parts = re.split(r"[\s,;/]+", normal)
+    return [part for part in parts if part and part.casefold() not in _FILLER]
+
+
+def _parse_time(token: str) -> dt.time:
+    match = _TIME.match(token.casefold())
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+        if hour <= 23 and minute <= 59:
+            return dt.time(hour, minute)
+    raise ScheduleSyntaxError("impuls.schedule.err_time", token=token)
+
+
+def _parse_days(token: str) -> frozenset[int]:
+    if token.casefold() in _DAY_GROUPS:
+        return _DAY_GROUPS[token.casefold()]
+    if "-" not in token:
+        return frozenset({_day(token)})
+    start_name, _, end_name = token.partition("-")
+    if not start_name or not end_name or "-" in end_name:
+        raise ScheduleSyntaxError("impuls.schedule.err_range", token=token)
+    start, end = _day(start_name, whole=token), _day(end_name, whole=token)
+    # Ranges may wrap over the weekend ("Fr-Mo" = Fr, Sa, So, Mo).
+    return frozenset((start + offset) % 7 for offset in range((end - start) % 7 + 1))
+
+
+def _day(name: str, *, whole: str | None = None) -> int:
+    day = _DAY_NAMES.get(name.casefold().rstrip("."))
+    if day is None:
+        raise ScheduleSyntaxError("impuls.schedule.err_unknown", token=whole or name)
+    return day
+
+
+# --------------------------------------------------------------------------------------------
+# Describing schedules and slots for people
+# --------------------------------------------------------------------------------------------
+
+
+def _runs(weekdays: frozenset[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of days as (first, last), wrapping over Sunday→Monday."""
+    if len(weekdays) == 7:
+        return [(0, 6)]
+    # Start right after a gap so that a run like Fr–Mo stays in one piece.
+    start = next(d for d in range(7) if d in weekdays and (d - 1) % 7 not in weekdays)
+    runs: list[tuple[int, int]] = []
+    for offset in range(7):
+        day = (start + offset) % 7
+        if day not in weekdays:
+            continue
+        if runs and (runs[-1][1] + 1) % 7 == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return sorted(runs, key=lambda run: run[0])
+
+
+def _days_text(weekdays: frozenset[int], name: Callable[[int], str], dash: str) -> list[str]:
+    parts: list[str] = []
+    for first, last in _runs(weekdays):
+        length = (last - first) % 7 + 1
+        if length >= 3:
+            parts.append(f"{name(first)}{dash}{name(last)}")
+        else:
+            parts.extend(name((first + i) % 7) for i in range(length))
+    return parts
+
+
+def _german_days_spec(weekdays: frozenset[int]) -> str:
+    if len(weekdays) == 7:
+        return "täglich"
+    names = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+    return ",".join(_days_text(weekdays, lambda d: names[d], "-"))
+
+
+def weekday_name(day: int, texts: Texts, *, long: bool = False) -> str:
+    """Localised weekday name (0 = Monday), short ("Mi") or long ("Mittwoch")."""
+    kind = "long" if long else "short"
+    return str(texts.raw(f"impuls.weekday_{kind}.{WEEKDAY_KEYS[day]}"))
+
+
+def describe_days(weekdays: frozenset[int], texts: Texts) -> str:
+    """Days for people, not for parsing: "Mo–Fr", "Mo, Mi, Fr", "täglich"."""
+    if len(weekdays) == 7:
+        return str(texts.raw("impuls.schedule.daily"))
+    return ", ".join(_days_text(weekdays, lambda d: weekday_name(d, texts), "–"))
+
+
+def describe_schedule(schedule: Schedule, texts: Texts) -> Message:
+    """Human description such as "Mo–Fr um 09:00 Uhr"."""
+    return texts(
+        "impuls.schedule.describe",
+        days=describe_days(schedule.weekdays, texts),
+        time=f"{schedule.time:%H:%M}",
+    )
+
+
+def format_date(day: dt.date, texts: Texts) -> str:
+    """Localised date with weekday, e.g. "Mi, 26.11.2026"."""
+    return texts(
+        "impuls.date",
+        weekday=weekday_name(day.weekday(), texts),
+        dd=f"{day.day:02d}",
+        mm=f"{day.month:02d}",
+        yyyy=f"{day.year:04d}",
+    ).plain
+
+
+def format_slot(slot: dt.datetime, tz: ZoneInfo, texts: Texts) -> str:
+    """Localised local date and time of a slot, e.g. "Mi, 26.11.2026, 09:00"."""
+    local = _require_aware(slot, "slot").astimezone(tz)
+    return texts("impuls.slot", date=format_date(local.date(), texts), time=f"{local:%H:%M}").plain
+
+
+# --------------------------------------------------------------------------------------------
+# Public holidays
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def normalize_state(state: str) -> str:
+    """Federal state code: "nw" or "Nordrhein-Westfalen" → "NW"; ValueError if unknown."""
+    value = state.strip()
+    codes = {code.casefold(): code for code in holidays.Germany.subdivisions}
+    aliases = {name.casefold(): code for name, code in _state_aliases().items()}
+    found = codes.get(value.casefold()) or aliases.get(value.casefold())
+    if found is None:
+        valid = ", ".join(code for code in holidays.Germany.subdivisions if len(code) == 2)
+        raise ValueError(f"unbekanntes Bundesland {state!r}; gültig sind: {valid}")
+    return found
+
+
+def _state_aliases() -> dict[str, str]:
+    return dict(getattr(holidays.Germany, "subdivisions_aliases", {}))
+
+
+@cache
+def _holiday_calendar(state: str, language: str | None = None) -> holidays.HolidayBase:
+    # The calendar fills in further years on demand, so one object per state is enough.
+    return holidays.Germany(subdiv=state, language=language)
+
+
+def is_holiday(day: dt.date, state: str | None) -> bool:
+    """Is ``day`` a public holiday in this federal state? ``None`` means: never skip."""
+    return state is not None and day in _holiday_calendar(normalize_state(state))
+
+
+def holiday_name(day: dt.date, state: str, lang: str = "de") -> str | None:
+    """Name of the public holiday on ``day`` in this state, in German or English, or None."""
+    language = "de" if lang == "de" else "en_US"
+    return _holiday_calendar(normalize_state(state), language).get(day)
+
+
+# --------------------------------------------------------------------------------------------
+# Slots
+# --------------------------------------------------------------------------------------------
+
+
+def _require_aware(value: dt.datetime, name: str) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return value
+
+
+def local_slot(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """The instant of wall-clock ``time`` on ``day`` in ``tz``.
+
+    A time that does not exist (skipped by the spring-forward change, e.g. 02:30) is moved forward
+    by the length of the gap (→ 03:30), as java.time and dateutil do; a time that occurs twice
+    (autumn) means its first occurrence, so the slot happens once.
+    """
+    # fold=0 picks the offset valid before a transition: the earlier of two ambiguous instants,
+    # and for a gap an instant one gap-length after the requested wall time.
+    naive_local = dt.datetime.combine(day, time).replace(tzinfo=tz, fold=0)
+    return naive_local.astimezone(UTC).astimezone(tz)
+
+
+def _slot_days(
+    schedule: Schedule,
+    first_day: dt.date,
+    pause_until: dt.date | None,
+    holidays_state: str | None,
+) -> Iterator[dt.date]:
+    """Days with a slot from ``first_day`` on (endless), leaving out pauses and holidays."""
+    one_day = dt.timedelta(days=1)
+    day = first_day
+    if pause_until is not None and day <= pause_until:
+        if pause_until >= dt.date.max - one_day:
+            return  # paused "forever"
+        day = pause_until + one_day
+    state = normalize_state(holidays_state) if holidays_state else None
+    while day < dt.date.max:
+        if day.weekday() in schedule.weekdays and not is_holiday(day, state):
+            yield day
+        day += one_day
+
+
+def next_slots(
+    schedule: Schedule,
+    tz: ZoneInfo,
+    after: dt.datetime,
+    count: int,
+    *,
+    pause_until: dt.date | None = None,
+    holidays_state: str | None = None,
+) -> list[dt.datetime]:
+    """The next ``count`` slots strictly after ``after``, as aware datetimes in ``tz``.
+
+    Days up to and including ``pause_until`` and public holidays of ``holidays_state`` (e.g. "NW")
+    have no slot.
+    """
+    after_utc = _require_aware(after, "after").astimezone(UTC)
+    first_day = after_utc.astimezone(tz).date()
+    found: list[dt.datetime] = []
+    if count <= 0:
+        return found
+    for day in _slot_days(schedule, first_day, pause_until, holidays_state):
+        slot = local_slot(day, schedule.time, tz)
+        if slot.astimezone(UTC) > after_utc:
+            found.append(slot)
+            if len(found) == count:
+                break
+    return found
+
+
+def slots_between(
+    schedule: Schedule,
+    tz: ZoneInfo,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    pause_until: dt.date | None = None,
+    holidays_state: str | None = None,
+) -> list[dt.datetime]:
+    """All slots in the half-open interval (start, end], oldest first."""
+    start_utc = _require_aware(start, "start").astimezone(UTC)
+    end_utc = _require_aware(end, "end").astimezone(UTC)
+    found: list[dt.datetime] = []
+    if end_utc <= start_utc:
+        return found
+    first_day = start_utc.astimezone(tz).date()
+    for day in _slot_days(schedule, first_day, pause_until, holidays_state):
+        slot = local_slot(day, schedule.time, tz)
+        instant = slot.astimezone(UTC)
+        if instant > end_utc:
+            break
+        if instant > start_utc:
+            found.append(slot)
+    return found
+
+
+def slot_key(slot: dt.datetime, tz: ZoneInfo) -> str:
+    """Stable identity of a slot: local date and time, e.g. ``"2026-11-26T09:00"``.
+
+    Deterministic for the slots this module computes (at most one per local day), so it can go into
+    a Matrix transaction ID: a retried send of the same slot is deduplicated by the homeserver.
+    """
+    return f"{_require_aware(slot, 'slot').astimezone(tz):%Y-%m-%dT%H:%M}"
+
+
+def parse_slot_key(key: str, tz: ZoneInfo) -> dt.datetime:
+    """Inverse of :func:`slot_key` for this module's slots (first occurrence if ambiguous)."""
+    naive = dt.datetime.strptime(key, "%Y-%m-%dT%H:%M")
+    return local_slot(naive.date(), naive.time(), tz)
+
+
+class DueDecision(NamedTuple):
+    """What the posting loop should do now: post ``slot`` (if any); ``skipped`` are for the log."""
+
+    slot: dt.datetime | None
+    skipped: list[dt.datetime]
+
+
+def due_slot(
+    schedule: Schedule,
+    tz: ZoneInfo,
+    last_slot_done: dt.datetime | None,
+    now: dt.datetime,
+    catch_up: dt.timedelta = DEFAULT_CATCH_UP,
+    *,
+    pause_until: dt.date | None = None,
+    holidays_state: str | None = None,
+) -> DueDecision:
+    """Decide which slot to post now, e.g. after downtime.
+
+    Missed slots are those after ``last_slot_done`` and at or before ``now``. The most recent one
+    is posted if it is at most ``catch_up`` old; all older missed slots (and the most recent one if
+    it is too old) are returned as ``skipped``. Never returns a future slot or one at/before
+    ``last_slot_done``.
+
+    ``last_slot_done`` is a watermark: pass the last slot posted in the room, or for a new
+    subscription the moment of subscribing (nothing before it is due). ``None`` means "unknown":
+    only a slot within the catch-up window counts, and nothing is reported as skipped.
+    """
+    now_utc = _require_aware(now, "now").astimezone(UTC)
+    window_start = now_utc - catch_up
+    if last_slot_done is None:
+        start = window_start - dt.timedelta(microseconds=1)  # a slot exactly catch_up old counts
+    else:
+        start = _require_aware(last_slot_done, "last_slot_done").astimezone(UTC)
+    missed = slots_between(
+        schedule, tz, start, now_utc, pause_until=pause_until, holidays_state=holidays_state
+    )
+    if not missed:
+        return DueDecision(None, [])
+    latest = missed[-1]
+    if latest.astimezone(UTC) >= window_start:
+        return DueDecision(latest, missed[:-1])
+    return DueDecision(None, missed)

@@ -1,0 +1,24 @@
+"""The one module that owns SQL. Each feature keeps its queries in a mixin module here."""
+
+from bot.store.base import StoreBase
+from bot.store.core import CoreStore
+from bot.store.exchange import ExchangeStore
+from bot.store.feedback import FeedbackStore
+from bot.store.impulses import ImpulseStore
+from bot.store.insights import InsightsStore
+from bot.store.polls import PollStore
+
+
+class Store(
+    CoreStore,
+    ImpulseStore,
+    PollStore,
+    FeedbackStore,
+    InsightsStore,
+    ExchangeStore,
+    StoreBase,
+):
+    """All queries of the bot, on one aiosqlite connection."""
+
+
+__all__ = ["Store"]

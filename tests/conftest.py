@@ -1,0 +1,138 @@
+"""Shared fixtures: one real Synapse per test session, bots and users on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import yaml
+
+from bot.app import Impulsbot
+from bot.config import Config, load_config
+from bot.devclient import DevUser
+from bot.devserver import LocalSynapse
+
+REPO = Path(__file__).resolve().parent.parent
+_names = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_names)}{secrets.token_hex(2)}"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalSynapse]:
+    server = LocalSynapse(tmp_path_factory.mktemp("synapse"))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+class RunningBot:
+    """A bot instance in this event loop; can be stopped and started again on the same store."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.app: Impulsbot | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self.config.matrix.user_id
+
+    async def start(self) -> Impulsbot:
+        self.app = Impulsbot(self.config)
+        await self.app.start()
+        self._task = asyncio.ensure_future(self.app.serve())
+        await asyncio.wait_for(self.app.ready.wait(), 30)
+        return self.app
+
+    async def stop(self) -> None:
+        if self.app is None:
+            return
+        self.app.request_stop()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, 30)
+        await self.app.close()
+        self.app = None
+
+    async def restart(self) -> Impulsbot:
+        await self.stop()
+        return await self.start()
+
+
+BotFactory = Callable[..., Awaitable[RunningBot]]
+UserFactory = Callable[..., Awaitable[DevUser]]
+
+
+def write_config(
+    folder: Path, synapse: LocalSynapse, user_id: str, password: str, **sections: dict[str, Any]
+) -> Path:
+    data: dict[str, Any] = {
+        "matrix": {"homeserver": synapse.url, "user_id": user_id, "password": password},
+        "storage": {"database": str(folder / "data" / "impulsbot.db")},
+        "content": {"directory": str(REPO / "content")},
+        "access": {"invite_allowlist": [synapse.server_name]},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest_asyncio.fixture
+async def make_bot(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotFactory]:
+    bots: list[RunningBot] = []
+
+    async def factory(**sections: dict[str, Any]) -> RunningBot:
+        localpart = unique("bot")
+        password = secrets.token_urlsafe(12)
+        await synapse.register(localpart, password)
+        folder = tmp_path / localpart
+        folder.mkdir()
+        config = load_config(
+            write_config(folder, synapse, synapse.user_id(localpart), password, **sections)
+        )
+        bot = RunningBot(config)
+        bots.append(bot)
+        await bot.start()
+        return bot
+
+    yield factory
+    for bot in bots:
+        await bot.stop()
+
+
+@pytest_asyncio.fixture
+async def make_user(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[UserFactory]:
+    users: list[DevUser] = []
+
+    async def factory(name: str = "user") -> DevUser:
+        localpart = unique(name)
+        registered = await synapse.register(localpart, secrets.token_urlsafe(12))
+        user = DevUser(synapse.url, registered, tmp_path / f"client-{localpart}")
+        users.append(user)
+        await user.start()
+        return user
+
+    yield factory
+    for user in users:
+        await user.close()
+
+
+async def room_with_bot(user: DevUser, bot: RunningBot, encrypted: bool) -> str:
+    """A room created by ``user`` with the bot in it, after the bot's greeting."""
+    from bot.devclient import body_of
+
+    room_id = await user.create_room(invite=[bot.user_id], encrypted=encrypted)
+    await user.wait_for(room_id, lambda e: e.sender == bot.user_id and "Impulsbot" in body_of(e))
+    return room_id

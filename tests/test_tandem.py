@@ -1,0 +1,377 @@
+"""Kaffee-Tandem: pairing rules, schedule, commands and conversation starters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import tandem
+from bot.i18n import Texts
+from bot.tandem import (
+    ContentError,
+    Participant,
+    Rejected,
+    TandemMember,
+    groups_to_round,
+    home_server,
+    next_round_at,
+    pair_participants,
+    repeated_pairs,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DE = Texts("de")
+EN = Texts("en")
+CONTENT = Path(__file__).resolve().parent.parent / "content" / tandem.STARTERS_FILE
+
+
+def people(*user_ids: str, topics: dict[str, set[str]] | None = None) -> list[Participant]:
+    topics = topics or {}
+    return [Participant(u, frozenset(topics.get(u, set()))) for u in user_ids]
+
+
+def pairs_of(groups: list[tuple[str, ...]]) -> set[frozenset[str]]:
+    return {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
+
+
+def assert_partition(groups: list[tuple[str, ...]], ids: list[str]) -> None:
+    members = [m for g in groups for m in g]
+    assert sorted(members) == sorted(ids)
+    sizes = sorted(len(g) for g in groups)
+    assert sizes.count(3) == len(ids) % 2 and set(sizes) <= {2, 3}
+
+
+# ---- sizes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_nobody_or_one_person_gives_no_tandem(count: int) -> None:
+    ids = [f"@p{i}:a.de" for i in range(count)]
+    assert pair_participants(people(*ids), set(), [], rng_seed=1) == []
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 7, 9, 12, 13, 31])
+def test_everyone_is_placed_once_and_odd_counts_make_one_trio(count: int) -> None:
+    ids = [f"@p{i}:s{i % 3}.de" for i in range(count)]
+    groups = pair_participants(people(*ids), set(), [], rng_seed=7)
+    assert_partition(groups, ids)
+
+
+def test_duplicate_participants_count_once() -> None:
+    groups = pair_participants(people("@a:x", "@a:x", "@b:y"), set(), [], rng_seed=1)
+    assert groups == [("@a:x", "@b:y")]
+
+
+# ---- rules -----------------------------------------------------------------------------------
+
+
+def test_last_rounds_pairs_are_not_repeated_when_avoidable() -> None:
+    ids = ["@a:x", "@b:x", "@c:x", "@d:x"]
+    history = [{frozenset({"@a:x", "@b:x"}), frozenset({"@c:x", "@d:x"})}]
+    for seed in range(10):
+        groups = pair_participants(people(*ids), set(), history, rng_seed=seed)
+        assert not repeated_pairs(groups, history)
+
+
+def test_eight_people_meet_someone_new_for_four_rounds() -> None:
+    ids = [f"@p{i}:stadt.de" for i in range(8)]
+    history: list[set[frozenset[str]]] = []
+    met: set[frozenset[str]] = set()
+    for round_no in range(4):
+        groups = pair_participants(people(*ids), set(), history, rng_seed=round_no)
+        assert not (pairs_of(groups) & met), f"repeat in round {round_no + 1}"
+        met |= pairs_of(groups)
+        history.append(groups_to_round(groups))
+    assert len(met) == 16
+
+
+def test_when_every_option_repeats_the_oldest_meeting_is_chosen() -> None:
+    a, b, c, d = "@a:x", "@b:x", "@c:x", "@d:x"
+    history = [
+        {frozenset({a, d}), frozenset({b, c})},  # oldest
+        {frozenset({a, b}), frozenset({c, d})},
+        {frozenset({a, c}), frozenset({b, d})},  # last round
+    ]
+    for seed in range(8):
+        groups = pair_participants(people(a, b, c, d), set(), history, rng_seed=seed)
+        assert pairs_of(groups) == {frozenset({a, d}), frozenset({b, c})}
+
+
+def test_even_an_old_meeting_is_not_repeated_for_a_better_match() -> None:
+    # a and c would be the ideal match, but they met six rounds ago.
+    topics = {"@a:x": {"KI", "Vergabe"}, "@c:y": {"KI", "Vergabe"}}
+    ids = ["@a:x", "@b:x", "@c:y", "@d:y"]
+    history = [{frozenset({"@a:x", "@c:y"})}] + [set() for _ in range(5)]
+    for seed in range(4):
+        groups = pair_participants(people(*ids, topics=topics), set(), history, rng_seed=seed)
+        assert not repeated_pairs(groups, history)
+
+
+def test_two_people_who_met_last_time_still_get_paired() -> None:
+    history = [{frozenset({"@a:x", "@b:y"})}]
+    assert pair_participants(people("@a:x", "@b:y"), set(), history, 1) == [("@a:x", "@b:y")]
+
+
+def test_a_trio_in_history_counts_for_each_of_its_pairs() -> None:
+    ids = ["@a:x", "@b:x", "@c:x", "@d:x", "@e:x", "@f:x"]
+    history = [{frozenset({"@a:x", "@b:x", "@c:x"}), frozenset({"@d:x", "@e:x", "@f:x"})}]
+    groups = pair_participants(people(*ids), set(), history, rng_seed=5)
+    assert not repeated_pairs(groups, history)
+
+
+def test_people_from_different_home_servers_are_preferred() -> None:
+    ids = ["@a:kommune-a.de", "@b:kommune-a.de", "@c:kommune-b.de", "@d:kommune-b.de"]
+    for seed in range(10):
+        groups = pair_participants(people(*ids), set(), [], rng_seed=seed)
+        assert all(home_server(g[0]) != home_server(g[1]) for g in groups)
+
+
+def test_people_who_share_a_room_are_kept_apart() -> None:
+    a, b, c, d = "@a:x", "@b:x", "@c:x", "@d:x"
+    shared = {frozenset({a, b}), frozenset({c, d})}
+    for seed in range(10):
+        groups = pair_participants(people(a, b, c, d), shared, [], rng_seed=seed)
+        assert not (pairs_of(groups) & shared)
+
+
+def test_shared_topics_break_ties() -> None:
+    topics = {"@a:x": {"KI"}, "@b:x": {"Vergabe"}, "@c:x": {"ki"}, "@d:x": {"#vergabe"}}
+    groups = pair_participants(people(*topics, topics=topics), set(), [], rng_seed=2)
+    assert pairs_of(groups) == {frozenset({"@a:x", "@c:x"}), frozenset({"@b:x", "@d:x"})}
+
+
+def test_topics_never_outweigh_a_different_municipality() -> None:
+    topics = {"@a:x": {"KI", "Vergabe"}, "@b:x": {"KI", "Vergabe"}}
+    ids = ["@a:x", "@b:x", "@c:y", "@d:y"]
+    groups = pair_participants(people(*ids, topics=topics), set(), [], rng_seed=2)
+    assert all(home_server(g[0]) != home_server(g[1]) for g in groups)
+
+
+def test_avoiding_a_repeat_beats_every_other_preference() -> None:
+    # a and c are the ideal match (other server, no shared room, shared topics) but met last time.
+    topics = {"@a:x": {"KI", "Vergabe"}, "@c:y": {"KI", "Vergabe"}}
+    ids = ["@a:x", "@b:x", "@c:y", "@d:y"]
+    shared = {frozenset({"@a:x", "@b:x"})}
+    history = [{frozenset({"@a:x", "@c:y"}), frozenset({"@b:x", "@d:y"})}]
+    groups = pair_participants(people(*ids, topics=topics), shared, history, rng_seed=1)
+    assert not repeated_pairs(groups, history)
+
+
+def test_large_groups_use_local_search_and_still_follow_the_rules() -> None:
+    ids = [f"@p{i}:kommune-{i % 2}.de" for i in range(30)]
+    first = pair_participants(people(*ids), set(), [], rng_seed=11)
+    assert_partition(first, ids)
+    assert all(home_server(g[0]) != home_server(g[1]) for g in first)
+    second = pair_participants(people(*ids), set(), [groups_to_round(first)], rng_seed=12)
+    assert_partition(second, ids)
+    assert not repeated_pairs(second, [groups_to_round(first)])
+    assert all(home_server(g[0]) != home_server(g[1]) for g in second)
+
+
+def test_same_seed_same_pairs_other_seeds_vary_among_equals() -> None:
+    ids = [f"@p{i}:x" for i in range(6)]
+    runs = {tuple(pair_participants(people(*ids), set(), [], rng_seed=s)) for s in range(12)}
+    assert len(runs) > 1
+    once = pair_participants(people(*ids), set(), [], rng_seed=4)
+    assert pair_participants(list(reversed(people(*ids))), set(), [], rng_seed=4) == once
+
+
+# ---- schedule --------------------------------------------------------------------------------
+
+
+def berlin(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+
+
+TWO_WEEKS = 14 * 86400
+TEN = dt.time(10, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (berlin(2025, 10, 12, 18, 0), berlin(2025, 10, 13, 10, 0)),  # Sunday → Monday
+        (berlin(2025, 10, 13, 9, 59), berlin(2025, 10, 13, 10, 0)),  # same morning
+        (berlin(2025, 10, 13, 10, 1), berlin(2025, 10, 20, 10, 0)),  # just missed
+    ],
+)
+def test_first_round_is_the_next_configured_slot(now: dt.datetime, expected: dt.datetime) -> None:
+    assert next_round_at(now, TWO_WEEKS, 0, TEN, BERLIN) == expected
+
+
+def test_next_round_follows_the_interval_at_local_time_across_dst() -> None:
+    last = berlin(2025, 3, 17, 10, 0)  # CET
+    nxt = next_round_at(berlin(2025, 3, 18, 9, 0), TWO_WEEKS, 0, TEN, BERLIN, last)
+    assert nxt == berlin(2025, 3, 31, 10, 0)
+    assert nxt.utcoffset() == dt.timedelta(hours=2)  # CEST: still 10:00 on the wall clock
+    assert nxt.astimezone(dt.UTC).hour == 8
+
+
+def test_an_overdue_round_is_due_once() -> None:
+    last = berlin(2025, 10, 13, 10, 0)
+    wake = berlin(2025, 10, 29, 8, 0)  # bot was offline on the 27th
+    assert tandem.round_due(wake, TWO_WEEKS, 0, TEN, BERLIN, last)
+    assert not tandem.round_due(wake, TWO_WEEKS, 0, TEN, BERLIN, wake)
+
+
+def test_the_first_round_runs_at_its_slot_but_not_days_later() -> None:
+    def due(now: dt.datetime) -> bool:
+        return tandem.round_due(now, TWO_WEEKS, 0, TEN, BERLIN, None)
+
+    assert not due(berlin(2025, 10, 13, 9, 59))
+    assert due(berlin(2025, 10, 13, 10, 0))
+    assert due(berlin(2025, 10, 13, 14, 0))  # started a little late that morning
+    assert not due(berlin(2025, 10, 14, 10, 0))  # a day late: wait for next Monday
+
+
+def test_interval_is_whole_weeks() -> None:
+    assert tandem.interval_weeks(TWO_WEEKS) == 2
+    assert tandem.interval_weeks(86400) == 1
+    assert tandem.interval_weeks(10 * 86400) == 2
+
+
+# ---- member state ----------------------------------------------------------------------------
+
+NOW = berlin(2025, 10, 14, 12, 0)
+
+
+def test_pause_lasts_until_the_start_of_the_day_and_excludes_from_rounds() -> None:
+    member = TandemMember("@a:x", ["KI"])
+    result = tandem.pause(member, NOW, 28, BERLIN)
+    assert not isinstance(result, Rejected)
+    paused, outcome = result
+    assert paused.paused_until == berlin(2025, 11, 11, 0, 0)
+    assert "11.11.2025" in outcome.message(DE).plain
+    assert tandem.active_participants([paused], berlin(2025, 11, 10, 10, 0)) == []
+    assert tandem.active_participants([paused], berlin(2025, 11, 11, 10, 0)) == [
+        Participant("@a:x", frozenset({"KI"}))
+    ]
+
+
+def test_opting_in_again_lifts_a_pause_and_keeps_topics() -> None:
+    member = TandemMember("@a:x", ["KI"], paused_until=berlin(2025, 12, 1, 0, 0))
+    updated, outcome = tandem.opt_in(member, "@a:x", [], berlin(2025, 10, 20, 10, 0))
+    assert updated.paused_until is None and updated.topics == ["KI"] and outcome.already
+    replaced, _ = tandem.opt_in(updated, "@a:x", ["Vergabe"], berlin(2025, 10, 20, 10, 0))
+    assert replaced.topics == ["Vergabe"]
+
+
+def test_status_and_opt_out_for_strangers() -> None:
+    assert tandem.opt_out(None).reason == "not_enrolled"  # type: ignore[union-attr]
+    assert isinstance(tandem.pause(None, NOW, 7, BERLIN), Rejected)
+    assert "nicht" in tandem.status(None, NOW, None).message(DE, prefix="!").plain
+    member = TandemMember("@a:x", [], paused_until=berlin(2025, 11, 1, 0, 0))
+    assert "pausieren" in tandem.status(member, NOW, None).message(DE).plain
+
+
+def test_member_roundtrip_is_json_compatible() -> None:
+    member = TandemMember("@a:x", ["KI"], paused_until=berlin(2025, 11, 1, 0, 0))
+    assert TandemMember.from_dict(member.to_dict()) == member
+
+
+# ---- commands --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "topics"),
+    [
+        ("an", ()),
+        ("an KI Vergabe", ("KI", "Vergabe")),
+        ("an Künstliche Intelligenz, #Bürgerservice", ("Künstliche Intelligenz", "Bürgerservice")),
+        ("on KI, ki", ("KI",)),
+    ],
+)
+def test_opt_in_topics(args: str, topics: tuple[str, ...]) -> None:
+    command = tandem.parse_command(args)
+    assert isinstance(command, tandem.TandemCommand) and command.action == "on"
+    assert command.topics == topics
+
+
+@pytest.mark.parametrize(
+    ("args", "days"), [("pause 4w", 28), ("pause 4 Wochen", 28), ("pause 10 Tage", 10)]
+)
+def test_pause_durations(args: str, days: int) -> None:
+    command = tandem.parse_command(args)
+    assert isinstance(command, tandem.TandemCommand) and command.pause_days == days
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        ("pause", "pause_missing"),
+        ("pause bald", "pause_invalid"),
+        ("pause 30w", "pause_range"),
+        ("pause 0d", "pause_range"),
+        ("status jetzt", "unexpected_argument"),
+        ("vielleicht", "unknown_subcommand"),
+        ("an " + ", ".join(f"T{i}" for i in range(11)), "too_many_topics"),
+        ("an " + "x" * 41, "topic_too_long"),
+    ],
+)
+def test_bad_tandem_commands_are_explained(args: str, reason: str) -> None:
+    result = tandem.parse_command(args)
+    assert isinstance(result, Rejected) and result.reason == reason
+    assert "{" not in result.message(DE, prefix="!").plain
+
+
+def test_other_subcommands() -> None:
+    for args, action in (("aus", "off"), ("status", "status"), ("", "help"), ("off", "off")):
+        command = tandem.parse_command(args)
+        assert isinstance(command, tandem.TandemCommand) and command.action == action
+
+
+# ---- conversation starters and introductions -------------------------------------------------
+
+
+def test_the_shipped_starters_load_and_are_in_formal_german() -> None:
+    starters = tandem.load_starters(CONTENT)
+    assert len(starters) >= 20
+    informal = re.compile(r"\b(du|dich|dir|dein\w*|euch|euer\w*)\b", re.IGNORECASE)
+    for starter in starters:
+        assert not informal.search(starter.text), starter.text
+        assert starter.text.endswith("?")
+    assert len(tandem.known_topics(starters)) >= 8
+
+
+def test_starter_file_with_unknown_keys_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "anstoesse.yaml"
+    bad.write_text('- text: "Wie geht es Ihnen heute?"\n  themen: [A]\n  quelle: x\n')
+    with pytest.raises(ContentError, match=r"quelle"):
+        tandem.load_starters(bad)
+    bad.write_text('- text: "Wie geht es Ihnen heute?"\n  themen: []\n')
+    with pytest.raises(ContentError):
+        tandem.load_starters(bad)
+
+
+def test_starter_prefers_a_shared_topic() -> None:
+    starters = tandem.load_starters(CONTENT)
+    for seed in range(5):
+        chosen = tandem.choose_starter(starters, ["buergerservice"], seed)
+        assert "Bürgerservice" in chosen.themen
+    assert tandem.choose_starter(starters, ["Gartenbau"], 1) in starters
+
+
+def test_introduction_mentions_everyone_safely() -> None:
+    starter = tandem.ConversationStarter(text="Was macht Ihnen Freude?", themen=["Kennenlernen"])
+    group = ("@a:x", "@b<script>:y", "@c:z")
+    message = tandem.render_introduction(group, starter, ["KI"], DE, prefix="!")
+    assert "zu dritt" in message.plain and "@b<script>:y" in message.plain
+    assert "<script>" not in message.html and 'href="https://matrix.to/#/@a:x"' in message.html
+    assert "<i>Was macht Ihnen Freude?</i>" in message.html
+    assert "pair" in tandem.render_introduction(group[:2], starter, [], EN).plain
+
+
+def test_shared_topics_of_a_group() -> None:
+    topics = {"@a:x": ["KI", "Vergabe"], "@b:y": ["ki", "Bauen"]}
+    assert tandem.shared_topics(("@a:x", "@b:y"), topics) == ["KI"]
+
+
+def test_round_report_has_counts_but_no_names() -> None:
+    report = tandem.render_round_report([("@a:x", "@b:y"), ("@c:x", "@d:y", "@e:z")], 0, DE)
+    assert "2 Gruppen" in report.plain and "5 Personen" in report.plain
+    assert "@a:x" not in report.plain
