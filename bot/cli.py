@@ -92,9 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feature_parsers() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from bot import cli_features
+    """Every module ``bot/cli_<feature>.py`` adds its subcommands through ``register(sub)``."""
+    import importlib
+    import pkgutil
 
-    return cli_features.REGISTER
+    import bot
+
+    modules = sorted(
+        m.name for m in pkgutil.iter_modules(bot.__path__) if m.name.startswith("cli_")
+    )
+    return [importlib.import_module(f"bot.{name}").register for name in modules]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -174,9 +174,8 @@ async def _chat(user: DevUser, room_id: str) -> None:
 
 async def _print_incoming(user: DevUser, room_id: str, seen: int) -> None:
     while True:
-        known = seen
-        await user.wait_until(lambda: len(user.events) > known, timeout=3600)
-        for event_room, event in user.events[known:]:
+        await user.wait_until(lambda seen=seen: len(user.events) > seen, timeout=3600)
+        for event_room, event in user.events[seen:]:
             if event_room == room_id and event.sender != user.user_id and body_of(event):
                 print(f"\n[Impulsbot] {body_of(event)}\n> ", end="", flush=True)
         seen = len(user.events)

@@ -31,14 +31,6 @@ COLUMNS: tuple[tuple[str, float], ...] = (
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
-# FTS5's bm25 sets the IDF of a word found in half of all rows or more to ~0. A small catalogue
-# centred on a few topics has such words ("Beteiligung" in a participation catalogue), and its
-# ranking would collapse to ties. Empty filler rows (negative rowids, never matched, not in
-# offering_meta) make the row count PADDING_FACTOR + 1 times larger, so only words found in nearly
-# all entries get a low IDF. Side effect: the average row gets shorter, so bm25's length
-# normalisation weighs a hit in the short title more against one in the long description.
-PADDING_FACTOR = 2
-
 _SCHEMA = f"""
 CREATE VIRTUAL TABLE offering_fts USING fts5(
     {", ".join(COLUMN_NAMES)},
@@ -131,10 +123,6 @@ class SearchIndexStore:
             self._db.executemany("INSERT INTO offering_meta VALUES (?, ?, ?, ?)", meta_rows)
             self._db.executemany(
                 "INSERT OR IGNORE INTO offering_facet VALUES (?, ?, ?)", facet_rows
-            )
-            self._db.executemany(
-                "INSERT INTO offering_fts (rowid) VALUES (?)",
-                ((-n,) for n in range(1, PADDING_FACTOR * len(meta_rows) + 1)),
             )
         # Merge the FTS segments once after the bulk load so queries read a single b-tree.
         self._db.execute("INSERT INTO offering_fts (offering_fts) VALUES ('optimize')")

@@ -1,0 +1,19 @@
+"""Data exports for the initiative team: one module per dataset (``impulsbot export <name>``).
+
+Each module declares ``NAME``, ``FORMATS`` (first = default) and
+``async def export(store, config, options, out) -> int`` writing to a binary stream and returning
+the number of rows. ``options`` is an :class:`ExportOptions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    fmt: str
+    since: str | None = None  # YYYY-MM-DD, inclusive, in bot.timezone
+    until: str | None = None  # YYYY-MM-DD, inclusive
+    room_id: str | None = None
+    with_user_ids: bool = False
