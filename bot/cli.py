@@ -33,9 +33,16 @@ def _load(path: str) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import Impulsbot
+    from bot.catalogue import CatalogueError
 
     config = _load(args.config)
-    asyncio.run(Impulsbot(config).run())
+    try:
+        asyncio.run(Impulsbot(config).run())
+    except CatalogueError as exc:
+        # Content editors' mistakes: print them as worded, without a traceback.
+        print(f"{config.content.directory}: der Angebotskatalog hat Fehler:", file=sys.stderr)
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -49,6 +56,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
+
+    if not args.verbose:  # keep the terminal chat readable
+        logging.getLogger().setLevel(logging.WARNING)
 
     return asyncio.run(run_demo(script=args.script, port=args.port, encrypted=args.encrypted))
 
@@ -113,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
 
 

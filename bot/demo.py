@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -82,6 +83,9 @@ def print_banner(hs: LocalSynapse, room_id: str) -> None:
 async def run_demo(script: list[str] | None, port: int | None, encrypted: bool = True) -> int:
     from bot.app import Impulsbot
 
+    main_task = asyncio.current_task()
+    if main_task is not None:  # SIGTERM cleans up like Ctrl-C does
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     with tempfile.TemporaryDirectory(prefix="impulsbot-demo-") as tmp:
         folder = Path(tmp)
         hs = LocalSynapse(folder / "synapse", port=port or _preferred_port())
