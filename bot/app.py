@@ -82,8 +82,8 @@ class Impulsbot:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
-        await self.start()
         try:
+            await self.start()
             await self.serve()
         finally:
             await self.close()
@@ -136,7 +136,7 @@ class Impulsbot:
         for room_id in response.rooms.leave:
             await self.store.forget_room(room_id)
         batches = [
-            self._process_room(room_id, list(info.timeline.events))
+            self._process_joined(room_id, info.timeline)
             for room_id, info in response.rooms.join.items()
         ]
         late = defaultdict(list)
@@ -145,6 +145,12 @@ class Impulsbot:
         batches += [self._process_room(room_id, events) for room_id, events in late.items()]
         await asyncio.gather(*batches)
         self.ready.set()
+
+    async def _process_joined(self, room_id: str, timeline: Any) -> None:
+        events = list(timeline.events)
+        if timeline.limited:
+            events = await self.shell.fill_gap(room_id, timeline.prev_batch) + events
+        await self._process_room(room_id, events)
 
     async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
         inviter = next(
@@ -381,16 +387,21 @@ _REFUSAL = {Permission.TEAM: "core.team_only", Permission.MODERATOR: "core.moder
 _UNKNOWN = Command(name="unknown", german="unbekannt", handler=_noop)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """Event fields come from other clients: what should be an object may be anything."""
+    return value if isinstance(value, dict) else {}
+
+
 def _is_edit(source: dict[str, Any]) -> bool:
-    content = source.get("content", {})
-    relates = content.get("m.relates_to") or {}
+    content = _mapping(source.get("content"))
+    relates = _mapping(content.get("m.relates_to"))
     return "m.new_content" in content or relates.get("rel_type") == "m.replace"
 
 
 def _incoming(room_id: str, event: RoomMessageText) -> Incoming:
-    relates = event.source.get("content", {}).get("m.relates_to") or {}
+    relates = _mapping(_mapping(event.source.get("content")).get("m.relates_to"))
     thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-    reply = relates.get("m.in_reply_to") or {}
+    reply = _mapping(relates.get("m.in_reply_to"))
     replied_to = reply.get("event_id") if not relates.get("is_falling_back") else None
     return Incoming(
         room_id=room_id,
@@ -398,6 +409,6 @@ def _incoming(room_id: str, event: RoomMessageText) -> Incoming:
         sender=event.sender,
         body=strip_reply_fallback(event.body),
         timestamp_ms=event.server_timestamp,
-        thread_root=thread_root,
+        thread_root=thread_root if isinstance(thread_root, str) else None,
         replied_to=replied_to if isinstance(replied_to, str) else None,
     )

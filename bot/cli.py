@@ -33,17 +33,24 @@ def _load(path: str) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import Impulsbot
-    from bot.catalogue import CatalogueError
 
     config = _load(args.config)
     try:
         asyncio.run(Impulsbot(config).run())
-    except CatalogueError as exc:
-        # Content editors' mistakes: print them as worded, without a traceback.
-        print(f"{config.content.directory}: der Angebotskatalog hat Fehler:", file=sys.stderr)
+    except content_errors() as exc:
+        # Content editors' mistakes: print them as worded (file, line, field), no traceback.
+        print(f"{config.content.directory}: die Inhalte haben Fehler:", file=sys.stderr)
         print(exc, file=sys.stderr)
         return 2
     return 0
+
+
+def content_errors() -> tuple[type[Exception], ...]:
+    from bot.catalogue import CatalogueError
+    from bot.impulses import ImpulseError
+    from bot.tandem import ContentError
+
+    return (CatalogueError, ImpulseError, ContentError)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.wol import GuideLinks
+
 USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
 SERVER_OR_USER = re.compile(r"^(@[^:\s]+:)?[A-Za-z0-9.\-]+(:\d+)?$")
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -139,6 +141,18 @@ class ImpulsesConfig(Strict):
         parse_duration(value)
         return value
 
+    @field_validator("holidays_state")
+    @classmethod
+    def _state(cls, value: str | None) -> str | None:
+        from bot.schedule import normalize_state  # local: keeps config import-light
+
+        # "nw" or "Nordrhein-Westfalen" → "NW"; an unknown state fails at start-up, not in June.
+        return normalize_state(value) if value else None
+
+    @property
+    def catch_up_seconds(self) -> int:
+        return parse_duration(self.catch_up)
+
 
 class PollsConfig(Strict):
     min_anonymous_group: Annotated[int, Field(ge=1)] = 5
@@ -158,9 +172,24 @@ class PrivacyConfig(Strict):
 
 
 class TandemConfig(Strict):
-    interval: str = "2w"
+    interval: str = "2w"  # whole weeks; rounds fall on weekday/time (local, bot.timezone)
     weekday: Annotated[int, Field(ge=0, le=6)] = 0
     time: dt.time = dt.time(10, 0)
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def interval_seconds(self) -> int:
+        return parse_duration(self.interval)
+
+
+class WolConfig(Strict):
+    # Links only, never copies: the official Circle Guides may not be modified or bundled.
+    guides: GuideLinks = GuideLinks()
 
 
 class InsightsConfig(Strict):
@@ -179,6 +208,7 @@ class Config(Strict):
     feedback: FeedbackConfig = FeedbackConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     tandem: TandemConfig = TandemConfig()
+    wol: WolConfig = WolConfig()
     insights: InsightsConfig = InsightsConfig()
 
     def resolve_paths(self, base: Path) -> Config:

@@ -28,8 +28,10 @@ from nio import (
     JoinResponse,
     LocalProtocolError,
     LoginResponse,
+    MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
+    RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
@@ -40,6 +42,7 @@ from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
 from nio.store import SqliteStore
 
 from bot.config import Config
+from bot.crosssign import cross_signed_devices, ensure_cross_signing, query_keys
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,11 @@ SYNC_TIMEOUT_MS = 30_000
 MAX_BACKOFF_S = 30.0
 SEND_GIVE_UP_S = 600.0
 UNDECRYPTABLE_GRACE_S = 60.0
+GAP_PAGE = 100
+MAX_GAP_EVENTS = 2000  # older events would be past any sensible max_command_age anyway
 MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
+CROSS_SIGNING_SEEDS = "cross_signing.json"
+CROSS_SIGNED_TTL_S = 300.0
 
 # Only what the bot needs: keeps start-up fast with hundreds of rooms.
 SYNC_FILTER: dict[str, Any] = {
@@ -73,6 +80,16 @@ def txn_id(*parts: str) -> str:
     return f"ib{digest}"
 
 
+@dataclass(frozen=True)
+class CrossSignedCache:
+    """A user's cross-signing state as last queried (for matrix.trust: verified)."""
+
+    at: float
+    devices: frozenset[str]
+    master: str | None
+    signed: dict[str, str]  # device ID → ed25519 key, for devices the owner has signed
+
+
 @dataclass
 class PendingDecryption:
     room_id: str
@@ -87,9 +104,10 @@ class MatrixShell:
     client: AsyncClient = field(init=False)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _pending: dict[str, PendingDecryption] = field(default_factory=dict)
-    _known_devices: dict[str, set[str]] = field(default_factory=dict)
+    _cross_signed: dict[str, CrossSignedCache] = field(default_factory=dict)
     _room_events: dict[str, asyncio.Event] = field(default_factory=dict)
     _poll: asyncio.Future[Any] | None = None
+    since: str | None = None  # the token the sync being processed started from
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -107,6 +125,15 @@ class MatrixShell:
 
     async def connect(self) -> None:
         """Create the client and log in, reusing the stored device and token when possible."""
+        self.make_client()
+        await self._login()
+        for crypto_file in self.crypto_dir.glob("*.db*"):
+            os.chmod(crypto_file, 0o600)
+        await self._reset_trust_if_policy_changed()
+        await self._cross_sign_own_device()
+
+    def make_client(self) -> AsyncClient:
+        """The nio client on the protected crypto store; no network (``impulsbot keys`` too)."""
         self.crypto_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.crypto_dir, 0o700)
         client_config = AsyncClientConfig(
@@ -125,9 +152,32 @@ class MatrixShell:
         self.client = AsyncClient(
             matrix.homeserver, matrix.user_id, store_path=str(self.crypto_dir), config=client_config
         )
-        await self._login()
-        for crypto_file in self.crypto_dir.glob("*.db*"):
-            os.chmod(crypto_file, 0o600)
+        return self.client
+
+    async def _cross_sign_own_device(self) -> None:
+        """Sign this device with the account's self-signing key (created on first start).
+
+        A failure is logged, not raised: the bot works without it, clients only show its device
+        as unverified.
+        """
+        password = self.config.matrix.password
+        try:
+            outcome = await ensure_cross_signing(
+                self.raw_request,
+                self.client.user_id,
+                self.client.device_id,
+                None if password is None else password.get_secret_value(),
+                self.crypto_dir / CROSS_SIGNING_SEEDS,
+            )
+        except Exception as exc:  # network, server or file trouble: never block start-up
+            log.warning("cross-signing of device %s skipped: %s", self.client.device_id, exc)
+            return
+        log.info(
+            "cross-signing: master key %s%s%s",
+            outcome.master_key,
+            " (new keys uploaded)" if outcome.keys_uploaded else "",
+            ", device signed" if outcome.device_signed else "",
+        )
 
     async def _login(self) -> None:
         matrix = self.config.matrix
@@ -139,6 +189,8 @@ class MatrixShell:
             if not isinstance(who, WhoamiResponse) or not who.device_id:
                 raise SendFailed(f"access token rejected by the homeserver: {who}")
             self.client.restore_login(matrix.user_id, who.device_id, self.client.access_token)
+            # Remembered so that ``impulsbot keys`` can open this device's store offline.
+            await self.store.set_value("matrix.device_id", who.device_id)
         elif stored_token and stored_device:
             self.client.restore_login(matrix.user_id, stored_device, stored_token)
         else:
@@ -174,10 +226,15 @@ class MatrixShell:
         backoff = 1.0
         first = True
         while not self.stopping.is_set():
-            # The first sync returns at once, so start-up catches up without a long-poll wait.
+            # The first sync returns at once (no long-poll wait at start-up) and carries the full
+            # state of every joined room: nio keeps no rooms across restarts, and scheduled posts
+            # must reach quiet rooms too.
             self._poll = asyncio.ensure_future(
                 self.client.sync(
-                    timeout=0 if first else SYNC_TIMEOUT_MS, sync_filter=filter_id, since=since
+                    timeout=0 if first else SYNC_TIMEOUT_MS,
+                    sync_filter=filter_id,
+                    since=since,
+                    full_state=first,
                 )
             )
             try:
@@ -197,11 +254,39 @@ class MatrixShell:
             backoff = 1.0
             first = False
             await self._crypto_housekeeping()
+            for user_id in response.device_list.changed:
+                self._cross_signed.pop(user_id, None)  # new devices or new signatures
+            self.since = since
             await on_sync(response)
             since = response.next_batch
             await self.store.set_value("matrix.sync_token", since)
             for room_id in response.rooms.join:
                 self._room_events.pop(room_id, asyncio.Event()).set()
+
+    async def fill_gap(self, room_id: str, prev_batch: str | None) -> list[Any]:
+        """Events a limited ("gappy") sync left out, oldest first.
+
+        When more than the filter's timeline limit arrived in a room since the last sync (busy
+        rooms, a slow batch, a restart), the sync returns only the newest events; the rest must
+        be paged in from ``prev_batch`` back to the previous sync token, or commands are lost.
+        """
+        if not prev_batch or not self.since:
+            return []  # an initial sync: history before the bot's token is not ours to answer
+        events: list[Any] = []
+        start = prev_batch
+        while len(events) < MAX_GAP_EVENTS:
+            response = await self.client.room_messages(
+                room_id, start=start, end=self.since, limit=GAP_PAGE
+            )
+            if not isinstance(response, RoomMessagesResponse):
+                log.warning("could not fill a sync gap in %s: %s", room_id, _describe(response))
+                break
+            events.extend(response.chunk)
+            if not response.chunk or not response.end or response.end == start:
+                break
+            start = response.end
+        events.reverse()
+        return events
 
     def stop(self) -> None:
         """Stop syncing; a long-poll in progress is abandoned, processing is not."""
@@ -245,34 +330,110 @@ class MatrixShell:
             if client.should_claim_keys:
                 await client.keys_claim(client.get_users_for_key_claiming())
 
+    async def _prepare_encrypted_send(self, room_id: str) -> None:
+        """Know every member and their current devices before deciding who gets the room key.
+
+        nio fetches the member list inside room_send, which is too late for the trust policy:
+        after a restart (lazy-loaded members) the first answer would skip the policy.
+        """
+        room = self.client.rooms.get(room_id)
+        if room is None or not room.encrypted or self.client.olm is None:
+            return
+        with contextlib.suppress(LocalProtocolError):
+            if not room.members_synced:
+                await self.client.joined_members(room_id)
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+        if self.config.matrix.trust == "verified":
+            await self._refresh_cross_signing(list(room.users))
+
+    async def _refresh_cross_signing(self, user_ids: list[str]) -> None:
+        """Which devices their owners have verified (cross-signed), for trust: verified."""
+        now = time.monotonic()
+        stale = []
+        for user_id in user_ids:
+            devices = frozenset(d.id for d in self.client.device_store.active_user_devices(user_id))
+            cached = self._cross_signed.get(user_id)
+            if cached is None or cached.devices != devices or now - cached.at > CROSS_SIGNED_TTL_S:
+                stale.append((user_id, devices))
+        if not stale:
+            return
+        try:
+            answer = await query_keys(self.raw_request, [user_id for user_id, _ in stale])
+        except Exception as exc:  # keep the last known state; unknown devices stay without keys
+            log.warning("could not check cross-signing of room members: %s", exc)
+            return
+        for user_id, devices in stale:
+            master, signed = cross_signed_devices(answer, user_id)
+            previous = self._cross_signed.get(user_id)
+            if previous is not None and previous.master not in (None, master):
+                log.warning("cross-signing identity (master key) of %s changed", user_id)
+            self._cross_signed[user_id] = CrossSignedCache(now, devices, master, signed)
+
     def _apply_trust(self, room_id: str) -> None:
-        """Decide per device whether it gets room keys, as configured by matrix.trust."""
+        """Decide per device whether it gets room keys, as configured by matrix.trust.
+
+        The decisions are persisted in the crypto store, so "first sight" survives restarts: a
+        user with decided devices who shows up with an undecided one has a changed device set.
+        """
         policy = self.config.matrix.trust
         room = self.client.rooms.get(room_id)
         if room is None or not room.encrypted or self.client.olm is None:
             return
+        newly_trusted = False
         for user_id in room.users:
-            devices = self.client.device_store.active_user_devices(user_id)
-            current = {d.id for d in devices}
-            known = self._known_devices.get(user_id)
-            if known is not None and current - known:
-                log.warning(
-                    "device set of %s changed: new device(s) %s",
-                    user_id,
-                    ", ".join(sorted(current - known)),
-                )
-            self._known_devices[user_id] = current
-            for device in self.client.device_store.active_user_devices(user_id):
-                self._trust_device(device, policy)
+            devices = list(self.client.device_store.active_user_devices(user_id))
+            new = sorted(d.id for d in devices if not _decided(d))
+            if new and len(new) < len(devices):
+                log.warning("device set of %s changed: new device(s) %s", user_id, ", ".join(new))
+            for device in devices:
+                newly_trusted |= self._trust_device(device, policy)
+        if newly_trusted:
+            # The current room key was withheld from that device: start a new one it gets.
+            self.client.invalidate_outbound_session(room_id)
 
-    def _trust_device(self, device: OlmDevice, policy: str) -> None:
+    def _trust_device(self, device: OlmDevice, policy: str) -> bool:
+        """Apply the policy to one device; True if it gets room keys now and did not before."""
+        if policy == "verified":
+            return self._trust_if_cross_signed(device)
         if device.verified or device.blacklisted:
-            return
+            return False
         if policy == "tofu":
             self.client.verify_device(device)
-        elif policy == "verified":
-            self.client.blacklist_device(device)
         # "all": leave as is; sends pass ignore_unverified_devices=True
+        return False
+
+    def _trust_if_cross_signed(self, device: OlmDevice) -> bool:
+        cached = self._cross_signed.get(device.user_id)
+        signed = cached is not None and cached.signed.get(device.id) == device.ed25519
+        if signed and not device.verified:
+            if device.blacklisted:
+                self.client.unblacklist_device(device)
+            self.client.verify_device(device)
+            return True
+        if not signed and not device.blacklisted:
+            if device.verified:
+                self.client.unverify_device(device)
+            self.client.blacklist_device(device)
+        return False
+
+    async def _reset_trust_if_policy_changed(self) -> None:
+        """Decisions made under another matrix.trust no longer hold (e.g. tofu → verified)."""
+        policy = self.config.matrix.trust
+        previous = await self.store.get_value("matrix.trust_policy")
+        if previous is not None and previous != policy and self.client.olm is not None:
+            for device in list(self.client.device_store):
+                if device.verified:
+                    self.client.unverify_device(device)
+                if device.blacklisted:
+                    self.client.unblacklist_device(device)
+                if device.ignored:
+                    self.client.unignore_device(device)
+            log.warning(
+                "matrix.trust changed from %s to %s: device decisions reset", previous, policy
+            )
+        if previous != policy:
+            await self.store.set_value("matrix.trust_policy", policy)
 
     def note_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
         if event.event_id in self._pending:
@@ -316,6 +477,7 @@ class MatrixShell:
         while True:
             if room_id not in self.client.rooms:
                 await self.wait_for_room(room_id, within=10)
+            await self._prepare_encrypted_send(room_id)
             self._apply_trust(room_id)
             try:
                 response = await self.client.room_send(
@@ -363,27 +525,39 @@ class MatrixShell:
             await self.client.room_leave(room_id)
 
     async def create_direct_room(self, user_id: str) -> str:
-        response = await self.client.room_create(
-            is_direct=True,
-            invite=[user_id],
-            initial_state=[{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}],
-        )
-        if not isinstance(response, RoomCreateResponse):
-            raise SendFailed(f"could not open a direct chat with {user_id}: {_describe(response)}")
-        await self.wait_for_room(response.room_id)
-        return response.room_id
+        return await self._create_encrypted_room([user_id], is_direct=True)
 
     async def create_room(self, name: str, invite: list[str], topic: str = "") -> str:
+        return await self._create_encrypted_room(invite, name=name, topic=topic)
+
+    async def _create_encrypted_room(self, invite: list[str], **options: Any) -> str:
         response = await self.client.room_create(
-            name=name,
-            topic=topic,
             invite=invite,
             initial_state=[{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}],
+            **options,
         )
         if not isinstance(response, RoomCreateResponse):
-            raise SendFailed(f"could not create room {name!r}: {_describe(response)}")
-        await self.wait_for_room(response.room_id)
+            raise SendFailed(f"could not create a room with {invite}: {_describe(response)}")
+        self._adopt_created_room(response.room_id, invite)
         return response.room_id
+
+    def _adopt_created_room(self, room_id: str, invited: list[str]) -> None:
+        """Know a room we just created without waiting for the next sync.
+
+        Handlers run inside sync processing, so waiting for the sync to show the room would stall
+        the bot. Invitees are members for key sharing (as Element does), so they can read what the
+        bot posts before they accept the invitation.
+        """
+        if room_id in self.client.rooms:
+            return
+        room = MatrixRoom(room_id, self.client.user_id, encrypted=True)
+        room.add_member(self.client.user_id, None, None)
+        for user_id in invited:
+            room.add_member(user_id, None, None, invited=True)
+        self.client.rooms[room_id] = room
+        self.client.encrypted_rooms.add(room_id)
+        if self.client.olm is not None:
+            self.client.olm.update_tracked_users(room)
 
     async def raw_request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """An authenticated request through the client's own HTTP session (for APIs nio lacks)."""
@@ -399,6 +573,11 @@ class MatrixShell:
         except Exception:  # non-JSON error pages from proxies
             payload = None
         return response.status, payload
+
+
+def _decided(device: OlmDevice) -> bool:
+    """Whether a trust decision was already made for this device (under any policy)."""
+    return bool(device.verified or device.blacklisted or device.ignored)
 
 
 def _is_transient(response: object) -> bool:

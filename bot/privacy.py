@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import re
@@ -41,6 +42,7 @@ import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +297,28 @@ def _count_phrase(texts: Texts, name: str, count: int) -> str | None:
         return None
     form = "one" if count == 1 else "other"
     return texts(f"feedback.counts.{name}.{form}", count=count).plain
+
+
+# --- the !meine-daten file --------------------------------------------------------------------
+
+
+def count_entries(data: Mapping[str, Any]) -> dict[str, int]:
+    """Entries per category of ``StoreBase.personal_data`` (lists count their items)."""
+    counts: dict[str, int] = {}
+    for name, value in data.items():
+        if isinstance(value, list | tuple | dict):
+            counts[name] = len(value)
+        else:
+            counts[name] = 0 if value is None else 1
+    return counts
+
+
+def personal_data_file(user_id: str, data: Mapping[str, Any], generated_at: datetime) -> bytes:
+    """Everything stored about one person as a readable UTF-8 JSON document (GDPR Art. 15/20)."""
+    document = {
+        "user_id": user_id,
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "data": data,
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return (text + "\n").encode("utf-8")

@@ -495,6 +495,8 @@ _SUBCOMMANDS = {
     "pause": "pause",
     "pausieren": "pause",
     "status": "status",
+    "runde": "round",  # team only: pair now instead of waiting for the scheduled slot
+    "round": "round",
     "hilfe": "help",
     "help": "help",
 }
@@ -507,7 +509,7 @@ _PAUSE = re.compile(
 
 @dataclass(frozen=True)
 class TandemCommand:
-    action: str  # "on", "off", "pause", "status", "help"
+    action: str  # "on", "off", "pause", "status", "round", "help"
     topics: tuple[str, ...] = ()
     pause_days: int = 0
 

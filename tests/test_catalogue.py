@@ -285,3 +285,44 @@ def test_slugs_are_labelled_as_the_catalogue_texts_write_them(tmp_path: Path) ->
     assert catalogue.label("e-partizipation") == "E-Partizipation"
     assert catalogue.label("change-management") == "Change Management"
     assert catalogue.label("Schon lesbar") == "Schon lesbar"
+
+
+# --- impulsbot catalogue check ------------------------------------------------------------------
+
+
+def test_cli_check_reports_ok_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    shipped = Path(__file__).resolve().parent.parent / "content"
+    assert main(["catalogue", "check", str(shipped)]) == 0
+    out = capsys.readouterr().out
+    assert "70 Angebote, 60 Synonymgruppen: OK" in out
+
+
+def test_cli_check_lists_problems_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    (tmp_path / "angebote.yaml").write_text("- id: ok-id\n  titel: x\n", encoding="utf-8")
+    assert main(["catalogue", "check", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "Zeile 1, Eintrag 1 (id: ok-id), Feld „typ“: Pflichtfeld fehlt." in captured.out
+    assert "Probleme gefunden" in captured.err
+
+
+def test_cli_check_takes_the_directory_from_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    (tmp_path / "inhalt").mkdir()
+    (tmp_path / "inhalt" / "angebote.yaml").write_text("[]\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "matrix: {homeserver: 'https://m.example.org', user_id: '@b:example.org', password: p}\n"
+        "content: {directory: inhalt}\n",
+        encoding="utf-8",
+    )
+    assert main(["catalogue", "check", "--config", str(config)]) == 1
+    assert "keine Einträge" in capsys.readouterr().out

@@ -22,7 +22,9 @@ from bot.export import (
     export_window,
     feedback_columns,
     feedback_export_rows,
+    iso_week,
     neutralise_formula,
+    summarise_feedback,
     write_export,
     write_feedback_export,
 )
@@ -384,3 +386,51 @@ def test_export_window_rejects_reversed_range() -> None:
     with pytest.raises(ExportError) as info:
         export_window("2026-12-01", "2026-11-01", BERLIN)
     assert info.value.key == "feedback.export.range_reversed"
+
+
+# --- !feedback übersicht ----------------------------------------------------------------------
+
+
+def test_iso_week_uses_local_time_across_the_week_boundary() -> None:
+    # Sunday 23:30 UTC is already Monday 00:30 in Berlin: the next ISO week.
+    sunday_night = ms(2026, 11, 29, 23, 30)
+    assert iso_week(sunday_night, dt.UTC) == "2026-W48"
+    assert iso_week(sunday_night, BERLIN) == "2026-W49"
+    assert iso_week(ms(2027, 1, 1, 12), BERLIN) == "2026-W53"  # ISO year, not calendar year
+
+
+def test_summary_counts_weeks_rooms_ratings_and_reactions() -> None:
+    records = [
+        {"created_at": ms(2026, 11, 24, 9), "room_id": "!a", "kind": "feedback", "rating": 4},
+        {"created_at": ms(2026, 11, 25, 9), "room_id": "!b", "kind": "feedback", "rating": 5},
+        {"created_at": ms(2026, 11, 25, 10), "room_id": "!a", "kind": "feedback", "rating": None},
+        {"created_at": ms(2026, 11, 17, 9), "room_id": "!a", "kind": "reaction", "reference": "x"},
+        {"created_at": ms(2026, 11, 24, 9), "room_id": "!a", "kind": "reaction", "reference": "y"},
+        {"created_at": ms(2026, 11, 24, 9), "room_id": "!b", "kind": "reaction", "reference": "y"},
+    ]
+    summary = summarise_feedback(reversed(records), BERLIN)
+    assert summary.total == 6
+    assert summary.by_kind == {"feedback": 3, "reaction": 3}
+    assert list(summary.by_week_room) == ["2026-W47", "2026-W48"]  # chronological
+    assert summary.by_week_room["2026-W48"] == {"!a": 3, "!b": 2}
+    assert summary.by_room == {"!a": 4, "!b": 2}
+    assert summary.average_rating == pytest.approx(4.5)
+    assert summary.top_references(1) == [("y", 2)]
+    assert summary.top_references() == [("y", 2), ("x", 1)]
+
+
+def test_summary_of_nothing_has_no_average() -> None:
+    summary = summarise_feedback([], BERLIN)
+    assert summary.total == 0 and summary.average_rating is None
+    assert summary.top_references() == []
+
+
+def test_overview_window_starts_on_a_local_monday_eight_weeks_back() -> None:
+    from commands.feedback import overview_start
+
+    # Monday 2026-11-30 00:30 in Berlin is still Sunday in UTC.
+    now = dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC)
+    start = overview_start(now, BERLIN)
+    assert start == dt.datetime(2026, 10, 12, tzinfo=BERLIN)
+    assert start.weekday() == 0
+    assert overview_start(now, BERLIN, weeks=1) == dt.datetime(2026, 11, 30, tzinfo=BERLIN)

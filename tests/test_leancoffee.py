@@ -643,7 +643,9 @@ def flatten(node: dict, prefix: str = "") -> dict[str, str]:
 
 def texts_of(lang: str) -> dict[str, str]:
     data = yaml.safe_load((LOCALES / lang / "austausch.yaml").read_text(encoding="utf-8"))
-    assert list(data) == ["austausch"]
+    # Besides the feature's texts only the help entries of its own three commands.
+    assert list(data) == ["austausch", "cmd"]
+    assert set(data["cmd"]) == {"leancoffee", "tandem", "wol"}
     return flatten(data)
 
 

@@ -743,14 +743,41 @@ def test_results_without_votes() -> None:
 # --- Texts -------------------------------------------------------------------------------------
 
 
+def _flat(node: object, prefix: str = "") -> set[str]:
+    if not isinstance(node, dict):
+        return {prefix.rstrip(".")}
+    return {key for name, value in node.items() for key in _flat(value, f"{prefix}{name}.")}
+
+
 def _keys(lang: str) -> set[str]:
     data = yaml.safe_load((LOCALES / lang / "umfrage.yaml").read_text(encoding="utf-8"))
-    assert list(data) == ["umfrage"]
+    assert list(data) == ["umfrage", "cmd"]
+    assert set(data["cmd"]) == {"poll", "vote", "results"}
     return set(data["umfrage"])
 
 
 def test_german_and_english_texts_have_the_same_keys() -> None:
     assert _keys("de") == _keys("en")
+    de, en = (
+        _flat(yaml.safe_load((LOCALES / lang / "umfrage.yaml").read_text(encoding="utf-8")))
+        for lang in ("de", "en")
+    )
+    assert de == en
+
+
+def test_every_text_the_poll_commands_use_exists() -> None:
+    commands = LOCALES.parent.parent / "commands"
+    used: set[str] = set()
+    for name in ("umfrage.py", "abstimmen.py", "ergebnis.py"):
+        source = (commands / name).read_text(encoding="utf-8")
+        used |= set(re.findall(r'_T \+ "([a-z_]+)"', source))
+    used |= {"err_vote_unknown_poll", "err_vote_no_open_poll", "err_results_no_poll"}
+    assert len(used) > 8
+    assert used <= _keys("de")
+    for lang in ("de", "en"):
+        for command in ("poll", "vote", "results"):
+            assert Texts(lang)(f"cmd.{command}.usage", prefix="!").plain.startswith("!")
+            assert Texts(lang)(f"cmd.{command}.help", prefix="!").plain
 
 
 def test_every_text_the_code_uses_exists() -> None:
@@ -762,3 +789,167 @@ def test_every_text_the_code_uses_exists() -> None:
         used |= {prefix, prefix + "_numbered"}
     assert used - {"start_header", "result_header", "interim_header"}  # the scan found keys
     assert used <= _keys("de")
+
+
+# --- Store, export and command glue (no Matrix) --------------------------------------------------
+
+
+def _new_poll(room: str, source: str, poll: Poll | None = None, **kwargs: object) -> object:
+    from bot.store.polls import NewPoll
+
+    return NewPoll(
+        room_id=room,
+        creator=str(kwargs.get("creator", "@ann:example.org")),
+        source_event_id=source,
+        poll=poll or make_poll(),
+        lang="de",
+        created_at=int(kwargs.get("created_at", 1_700_000_000_000)),  # type: ignore[call-overload]
+        closes_at=kwargs.get("closes_at"),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from bot.store import Store
+
+    async with Store(tmp_path / "data" / "impulsbot.db") as opened:
+        yield opened
+
+
+def _vote(sender: str, ts: int, *answers: str, event_id: str = "") -> Vote:
+    return Vote(sender, ts, answers, event_id or f"${sender}{ts}")
+
+
+async def test_polls_are_created_once_per_command_and_numbered_across_rooms(store) -> None:  # type: ignore[no-untyped-def]
+    first = await store.create_poll(_new_poll("!a:x", "$cmd1"))
+    again = await store.create_poll(_new_poll("!a:x", "$cmd1"))
+    other_room = await store.create_poll(_new_poll("!b:x", "$cmd2"))
+    assert again.id == first.id and first.status == "pending"
+    assert other_room.id == first.id + 1
+    assert await store.latest_poll("!a:x", open_only=False) is None  # not posted yet
+    await store.mark_poll_open(first.id, "$start1")
+    latest = await store.latest_poll("!a:x", open_only=True)
+    assert latest is not None and latest.id == first.id and latest.poll == make_poll()
+    assert (await store.poll_by_start_event("$start1")).id == first.id  # type: ignore[union-attr]
+
+
+async def test_end_is_begun_once_resumable_and_frozen(store) -> None:  # type: ignore[no-untyped-def]
+    record = await store.create_poll(_new_poll("!a:x", "$cmd", closes_at=5_000))
+    assert await store.begin_poll_end(record.id, 1_000) is None  # never posted: nothing to end
+    await store.mark_poll_open(record.id, "$start")
+    assert [r.id for r in await store.polls_to_close(4_999)] == []
+    assert [r.id for r in await store.polls_to_close(5_000)] == [record.id]
+    ending = await store.begin_poll_end(record.id, 5_000)
+    assert ending is not None and ending.status == "ending" and ending.ended_at == 5_000
+    # A crash before the end event was sent: the job sees it again, with the same end time.
+    resumed = await store.begin_poll_end(record.id, 9_999)
+    assert resumed is not None and resumed.ended_at == 5_000
+    assert [r.id for r in await store.polls_to_close(0)] == [record.id]
+    await store.finish_poll_end(record.id, "$end", {"a1": 2, "a2": 0, "a3": 1}, 3)
+    assert await store.begin_poll_end(record.id, 9_999) is None
+    assert await store.polls_to_close(10**13) == []
+    ended = await store.get_poll(record.id)
+    assert ended.status == "ended" and ended.final_counts == {"a1": 2, "a2": 0, "a3": 1}
+
+
+async def test_stored_responses_count_by_the_msc_rules_and_redaction_restores(store) -> None:  # type: ignore[no-untyped-def]
+    record = await store.create_poll(_new_poll("!a:x", "$cmd"))
+    await store.mark_poll_open(record.id, "$start")
+    assert await store.add_poll_response(record.id, _vote("@b:x", 10, "a1", event_id="$r1"))
+    assert not await store.add_poll_response(record.id, _vote("@b:x", 10, "a1", event_id="$r1"))
+    await store.add_poll_response(record.id, _vote("@b:x", 20, "a2", event_id="$r2"))
+    await store.add_poll_response(record.id, _vote("@c:x", 15, "a3", event_id="$t1"), source="text")
+    result = tally(record.poll, await store.poll_votes(record.id))
+    assert (result.count("a1"), result.count("a2"), result.count("a3")) == (0, 1, 1)
+    assert await store.redact_poll_response("$r2")
+    result = tally(record.poll, await store.poll_votes(record.id))
+    assert (result.count("a1"), result.count("a2")) == (1, 0)
+
+
+async def test_anonymous_votes_keep_sums_and_refuse_double_votes(store) -> None:  # type: ignore[no-untyped-def]
+    from bot.privacy import vote_key
+
+    key = b"k" * 32
+    record = await store.create_poll(_new_poll("!a:x", "$cmd", make_poll(anonymous=True)))
+    assert await store.add_anonymous_vote(record.id, vote_key(record.id, "@b:x", key), ("a1",))
+    assert not await store.add_anonymous_vote(record.id, vote_key(record.id, "@b:x", key), ("a2",))
+    assert await store.add_anonymous_vote(record.id, vote_key(record.id, "@c:x", key), ("a1",))
+    assert await store.anonymous_counts(record.id) == ({"a1": 2}, 2)
+    files = [store.path, store.path.with_name(store.path.name + "-wal")]
+    raw = b"".join(f.read_bytes() for f in files if f.exists())
+    assert b"@b:x" not in raw and b"@c:x" not in raw
+
+
+async def test_forgetting_a_user_removes_votes_but_not_ended_results(store) -> None:  # type: ignore[no-untyped-def]
+    record = await store.create_poll(_new_poll("!a:x", "$cmd", creator="@b:x"))
+    await store.mark_poll_open(record.id, "$start")
+    await store.add_poll_response(record.id, _vote("@b:x", 10, "a1"))
+    await store.add_poll_response(record.id, _vote("@c:x", 11, "a2"))
+    await store.begin_poll_end(record.id, 100)
+    await store.finish_poll_end(record.id, "$end", {"a1": 1, "a2": 1, "a3": 0}, 2)
+    data = await store.personal_data_polls("@b:x")
+    assert [p["poll"] for p in data["polls_created"]] == [record.id]
+    assert [v["answers"] for v in data["poll_votes"]] == [["a1"]]
+    counts = await store.forget_user("@b:x")
+    assert (counts["vote"], counts["poll"]) == (1, 1)
+    assert await store.personal_data_polls("@b:x") == {}
+    assert len(await store.poll_votes(record.id)) == 1
+    assert (await store.get_poll(record.id)).final_counts == {"a1": 1, "a2": 1, "a3": 0}
+
+
+async def test_export_has_one_row_per_answer_and_hides_what_the_room_cannot_see(
+    store,  # type: ignore[no-untyped-def]
+) -> None:
+    import io
+    import json
+
+    from bot.config import Config
+    from bot.exports import ExportOptions
+    from bot.exports.polls import export
+
+    config = Config.model_validate(
+        {"matrix": {"homeserver": "https://hs.example", "user_id": "@bot:example.org"}}
+    )
+    plain = await store.create_poll(_new_poll("!a:x", "$c1"))
+    hidden = await store.create_poll(_new_poll("!a:x", "$c2", make_poll(disclosed=False)))
+    anonymous = await store.create_poll(_new_poll("!b:x", "$c3", make_poll(anonymous=True)))
+    for record, start in ((plain, "$s1"), (hidden, "$s2"), (anonymous, "$s3")):
+        await store.mark_poll_open(record.id, start)
+    await store.add_poll_response(plain.id, _vote("@b:x", 10, "a2"))
+    await store.add_poll_response(hidden.id, _vote("@b:x", 10, "a1"))
+    await store.add_anonymous_vote(anonymous.id, "k1", ("a3",))
+    out = io.BytesIO()
+    assert await export(store, config, ExportOptions(fmt="json"), out) == 9
+    rows = json.loads(out.getvalue())
+    by_poll = {(r["poll"], r["answer_number"]): r for r in rows}
+    assert by_poll[(plain.id, 2)]["count"] == 1 and by_poll[(plain.id, 1)]["count"] == 0
+    assert by_poll[(plain.id, 2)]["answer"] == "Antwort 2"
+    assert (
+        by_poll[(plain.id, 2)]["status"] == "läuft" and by_poll[(plain.id, 2)]["ended_at"] is None
+    )
+    assert by_poll[(hidden.id, 1)]["count"] is None  # hidden until it ends
+    assert by_poll[(anonymous.id, 3)]["count"] is None  # 1 voter < min_anonymous_group
+    assert "@b:x" not in out.getvalue().decode()
+    csv_out = io.BytesIO()
+    await export(store, config, ExportOptions(fmt="csv", room_id="!b:x"), csv_out)
+    lines = csv_out.getvalue().decode("utf-8-sig").splitlines()
+    assert len(lines) == 4 and lines[0].startswith("Umfrage-Nr.;Raum-ID;Frage")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("beenden", (True, None)),
+        ("beenden 4", (True, 4)),
+        ("end #12", (True, 12)),
+        ("Beenden Nr. 3", (True, 3)),
+        ("Beenden wir früher? | Ja | Nein", (False, None)),
+        ("Wann? | Mo | Di", (False, None)),
+    ],
+)
+def test_end_subcommand_is_told_apart_from_questions(
+    args: str, expected: tuple[bool, int | None]
+) -> None:
+    from commands.umfrage import _end_request
+
+    assert _end_request(args) == expected

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
 
+from bot.context import Incoming
 from bot.i18n import Texts, all_keys
 from bot.privacy import (
     IDENTIFIED_EXPORT_FORBIDDEN,
@@ -18,14 +23,18 @@ from bot.privacy import (
     FeedbackInputError,
     PseudonymKeyError,
     author_column,
+    count_entries,
     default_key_file,
     describe_counts,
     may_export_identified,
     parse_feedback,
+    personal_data_file,
     pseudonym,
     resolve_pseudonym_key,
     vote_key,
 )
+from commands.datenschutz import privacy_notice
+from commands.feedback import resolve_reference
 
 KEY = b"0123456789abcdef-test"
 OTHER_KEY = b"fedcba9876543210-test"
@@ -260,10 +269,14 @@ def test_feedback_placeholders_match_between_languages() -> None:
         assert german == english, key
 
 
-def test_feedback_locale_files_have_one_top_level_key() -> None:
+def test_feedback_locale_files_hold_only_feedback_and_its_command_texts() -> None:
+    own_commands = {"feedback", "export", "privacy", "mydata", "forget"}
     for lang in ("de", "en"):
         data = yaml.safe_load((LOCALES / lang / "feedback.yaml").read_text(encoding="utf-8"))
-        assert list(data) == ["feedback"]
+        assert list(data) == ["feedback", "cmd"]
+        assert set(data["cmd"]) == own_commands
+        for name in own_commands:
+            assert set(data["cmd"][name]) == {"usage", "help"}
 
 
 def test_confirmation_and_privacy_notice_texts() -> None:
@@ -278,3 +291,100 @@ def test_confirmation_and_privacy_notice_texts() -> None:
     confirm = t("feedback.forget.confirm", prefix="!", summary="3 Rückmeldungen", minutes=5)
     assert "`!vergessen bestätigen` innerhalb von 5 Minuten" in confirm.plain
     assert "<code>!vergessen bestätigen</code>" in confirm.html
+
+
+# --- the !meine-daten file ----------------------------------------------------------------------
+
+
+def test_count_entries_counts_list_items_per_category() -> None:
+    data = {"feedback": [{"id": 1}, {"id": 2}], "reaction": [], "tandem": {"a": 1}, "lang": "de"}
+    assert count_entries(data) == {"feedback": 2, "reaction": 0, "tandem": 1, "lang": 1}
+    summary = describe_counts(Texts("de"), count_entries(data))
+    assert summary.plain == "2 Rückmeldungen und 2 weitere Einträge"
+
+
+def test_personal_data_file_is_readable_utf8_json_with_everything() -> None:
+    at = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    data = {"feedback": [{"text": "Größe 👍", "created_at": 1, "when": at}]}
+    raw = personal_data_file("@anna:example.org", data, at)
+    assert "Größe 👍".encode() in raw  # not \u-escaped: readable in any editor
+    document = json.loads(raw)
+    assert document["user_id"] == "@anna:example.org"
+    assert document["generated_at"] == "2026-11-24T09:30:00+00:00"
+    assert document["data"]["feedback"][0]["text"] == "Größe 👍"
+    assert document["data"]["feedback"][0]["when"].startswith("2026-11-24")
+
+
+# --- !datenschutz and the feedback reference ----------------------------------------------------
+
+
+def _ctx(**privacy: Any) -> Any:
+    from bot.config import PrivacyConfig
+
+    texts = Texts("de")
+    return SimpleNamespace(
+        app=SimpleNamespace(config=SimpleNamespace(privacy=PrivacyConfig(**privacy))),
+        prefix="?",
+        t=texts,
+        text=lambda key, **params: texts(key, prefix="?", **params),
+    )
+
+
+def test_privacy_notice_default_names_contact_retention_and_commands() -> None:
+    notice = privacy_notice(_ctx(contact="Frau Roth <dsb@example.org>", retention_days=30))
+    for expected in ("30 Tagen", "Frau Roth <dsb@example.org>", "?meine-daten", "?vergessen"):
+        assert expected in notice.plain
+    assert "&lt;dsb@example.org&gt;" in notice.html
+    assert "ausnahmsweise" not in notice.plain
+
+
+def test_privacy_notice_from_config_with_markup_and_placeholders() -> None:
+    notice = privacy_notice(
+        _ctx(
+            notice="**Hinweis** der Stadt: Löschung nach {retention_days} Tagen, {contact}.",
+            contact="Amt 10",
+            allow_identified_export=True,
+        )
+    )
+    assert notice.plain.startswith("Hinweis der Stadt: Löschung nach 365 Tagen, Amt 10.")
+    assert notice.html.startswith("<b>Hinweis</b>")
+    assert "ausnahmsweise" in notice.plain  # identified exports are disclosed
+
+
+def test_privacy_notice_with_broken_braces_is_shown_verbatim() -> None:
+    notice = privacy_notice(_ctx(notice="Fragen an {contact oder <b>Amt</b>"))
+    assert notice.plain == "Fragen an {contact oder <b>Amt</b>"
+    assert "&lt;b&gt;" in notice.html
+
+
+class _RefStore:
+    def __init__(self) -> None:
+        self.kv = {"ref:$mapped": "umfrage:7x"}
+
+    async def get_value(self, key: str) -> str | None:
+        return self.kv.get(key)
+
+    async def impulse_of_event(self, room_id: str, event_id: str) -> str | None:
+        return "03-lean-coffee" if (room_id, event_id) == ("!r", "$impulse") else None
+
+    async def poll_by_start_event(self, event_id: str) -> Any:
+        return SimpleNamespace(id=12, room_id="!r") if event_id == "$poll" else None
+
+
+def _incoming(replied_to: str | None = None, thread_root: str | None = None) -> Incoming:
+    return Incoming("!r", "$cmd", "@a:x", "!feedback x", 0, thread_root, replied_to)
+
+
+@pytest.mark.parametrize(
+    ("incoming", "expected"),
+    [
+        (_incoming(), None),
+        (_incoming(replied_to="$impulse"), "impuls:03-lean-coffee"),
+        (_incoming(thread_root="$poll"), "umfrage:12"),
+        (_incoming(replied_to="$mapped"), "umfrage:7x"),
+        (_incoming(replied_to="$other", thread_root="$impulse"), "impuls:03-lean-coffee"),
+        (_incoming(replied_to="$other", thread_root="$unknown"), "event:$other"),
+    ],
+)
+async def test_feedback_reference_resolution(incoming: Incoming, expected: str | None) -> None:
+    assert await resolve_reference(_RefStore(), incoming) == expected  # type: ignore[arg-type]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.i18n import Texts
+from bot.config import Config
+from bot.i18n import Message, Texts
+from bot.impulses import ImpulseLibrary, load_impulses
 from bot.schedule import (
     Schedule,
     ScheduleSyntaxError,
@@ -25,6 +33,17 @@ from bot.schedule import (
     parse_schedule,
     parse_slot_key,
     slot_key,
+)
+from bot.store import Store
+from bot.store.impulses import ImpulseSubscription
+from commands.impuls import (
+    ImpulseFeature,
+    from_ms,
+    next_due_ms,
+    parse_pause_date,
+    resolve_topics,
+    run_due,
+    to_ms,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -391,3 +410,223 @@ def test_local_slot_keeps_wall_time_on_normal_days() -> None:
 def test_schedule_rejects_empty_weekdays() -> None:
     with pytest.raises(ValueError):
         Schedule(frozenset(), dt.time(9, 0))
+
+
+# ------------------------------------------------- the posting loop with an injected clock
+# commands.impuls.run_due against a real SQLite store and a fake Matrix shell that deduplicates
+# transaction IDs like Synapse does. No network: fast, and the clock is fully controlled.
+
+
+class FakeShell:
+    def __init__(self, rooms: set[str]) -> None:
+        self.client = type("Client", (), {"rooms": dict.fromkeys(rooms)})()
+        self.calls: list[tuple[str, str, str]] = []  # (room, txn, body)
+        self.events: dict[str, str] = {}  # txn → event id, as the homeserver remembers it
+
+    async def send(self, room_id: str, event_type: str, content: dict, txn: str) -> str:
+        self.calls.append((room_id, txn, content["body"]))
+        return self.events.setdefault(txn, f"$event{len(self.events)}")
+
+
+class FakeApp:
+    def __init__(self, config: Config, store: Store, library: ImpulseLibrary, room: str) -> None:
+        self.config = config
+        self.store = store
+        self.shell = FakeShell({room})
+        self.features = {"impuls": ImpulseFeature(library)}
+        self.clock = dt.datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> dt.datetime:
+        return self.clock
+
+    async def room_texts(self, room_id: str) -> Texts:
+        return Texts("de")
+
+    def message_content(self, message: Message, *, notice: bool = False) -> dict:
+        return {"msgtype": "m.text", "body": message.plain, "formatted_body": message.html}
+
+
+ROOM = "!raum:example.org"
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@pytest.fixture(scope="module")
+def library() -> ImpulseLibrary:
+    return load_impulses(CONTENT)
+
+
+@pytest_asyncio.fixture
+async def make_app(tmp_path: Path, library: ImpulseLibrary) -> AsyncIterator[Any]:
+    stores: list[Store] = []
+
+    async def factory(
+        spec: str,
+        subscribed_at: dt.datetime,
+        extra_rooms: tuple[str, ...] = (),
+        send_interval_ms: int = 0,
+        **impulses: Any,
+    ) -> FakeApp:
+        config = Config.model_validate(
+            {
+                "matrix": {
+                    "homeserver": "http://hs",
+                    "user_id": "@bot:hs",
+                    "password": "x",
+                    "send_interval_ms": send_interval_ms,
+                },
+                "impulses": impulses,
+            }
+        )
+        store = Store(tmp_path / f"db{len(stores)}.sqlite")
+        await store.open()
+        stores.append(store)
+        app = FakeApp(config, store, library, ROOM)
+        for room in (ROOM, *extra_rooms):
+            app.shell.client.rooms[room] = None
+            await store.remember_room(room, 0, is_direct=False)
+            sub = ImpulseSubscription(room, spec, watermark_ms=to_ms(subscribed_at))
+            sub = replace(sub, next_due_ms=next_due_ms(app, sub, subscribed_at))  # type: ignore[arg-type]
+            await store.save_impulse_subscription(sub)
+        return app
+
+    yield factory
+    for store in stores:
+        await store.close()
+
+
+async def run_ticks(app: FakeApp, start: dt.datetime, end: dt.datetime, step: dt.timedelta) -> list:
+    """Tick like the job does; returns (tick time, slot key) for every new post."""
+    posted = []
+    moment = start
+    while moment <= end:
+        app.clock = moment
+        before = len(app.shell.events)
+        await run_due(app, moment)  # type: ignore[arg-type]
+        if len(app.shell.events) > before:
+            row = await app.store.fetchone(
+                "SELECT slot_key FROM impulse_posts WHERE event_id = ?",
+                (list(app.shell.events.values())[-1],),
+            )
+            posted.append((moment, row[0]))
+        moment += step
+    return posted
+
+
+async def test_loop_posts_each_slot_once_at_the_right_instant_across_dst(make_app: Any) -> None:
+    # Summer time starts on Sunday 29 March 2026: 09:00 is 08:00 UTC before, 07:00 UTC after.
+    app = await make_app("Mo-Fr 09:00", berlin(2026, 3, 26, 8, 0))
+    start = dt.datetime(2026, 3, 26, 6, 0, tzinfo=UTC)
+    end = start + dt.timedelta(days=5, hours=2)
+    posted = await run_ticks(app, start, end, dt.timedelta(minutes=30))
+    assert posted == [
+        (dt.datetime(2026, 3, 26, 8, 0, tzinfo=UTC), "slot:2026-03-26T09:00"),
+        (dt.datetime(2026, 3, 27, 8, 0, tzinfo=UTC), "slot:2026-03-27T09:00"),
+        (dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC), "slot:2026-03-30T09:00"),
+        (dt.datetime(2026, 3, 31, 7, 0, tzinfo=UTC), "slot:2026-03-31T09:00"),
+    ]
+    # Every send was a different impulse, in rotation order, each with its own transaction ID.
+    library = app.features["impuls"].library
+    titles = [body.split("\n", 1)[0] for _, _, body in app.shell.calls]
+    assert titles == [impulse.title for impulse in library.impulses[:4]]
+    assert len({txn for _, txn, _ in app.shell.calls}) == 4
+
+
+async def test_loop_skips_public_holidays_of_the_configured_state(make_app: Any) -> None:
+    app = await make_app("Mo-Fr 09:00", berlin(2026, 12, 23, 12, 0), holidays_state="nw")
+    start = dt.datetime(2026, 12, 24, 7, 0, tzinfo=UTC)
+    posted = await run_ticks(app, start, start + dt.timedelta(days=5), dt.timedelta(hours=1))
+    # 25 Dec (Friday) is a holiday; 26 Dec is a Saturday anyway.
+    assert [key for _, key in posted] == ["slot:2026-12-24T09:00", "slot:2026-12-28T09:00"]
+
+
+async def test_loop_catches_up_a_recent_slot_once_and_skips_old_ones(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0), catch_up="2h")
+    # Down from before the 1 June slot until 10:30: the 09:00 slot is 90 min old → posted.
+    app.clock = berlin(2026, 6, 1, 10, 30)
+    assert await run_due(app, app.clock) == 1  # type: ignore[arg-type]
+    assert await run_due(app, app.clock + dt.timedelta(seconds=1)) == 0  # type: ignore[arg-type]
+    # Down until 4 June 11:30: 2 and 3 June are long gone, 4 June is 2.5 h old → all skipped.
+    app.clock = berlin(2026, 6, 4, 11, 30)
+    assert await run_due(app, app.clock) == 0  # type: ignore[arg-type]
+    assert "2026-06-04T09:00" in caplog.text and "skipped" in caplog.text
+    sub = await app.store.get_impulse_subscription(ROOM)
+    assert sub is not None and from_ms(sub.next_due_ms or 0) == berlin(2026, 6, 5, 9, 0)
+
+
+async def test_crash_between_send_and_record_resends_the_same_impulse_and_txn(
+    make_app: Any,
+) -> None:
+    app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0))
+    real_mark = app.store.mark_impulse_posted
+
+    async def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed between send and record")
+
+    app.store.mark_impulse_posted = crash
+    slot = berlin(2026, 6, 1, 9, 0)
+    assert await run_due(app, slot) == 0  # sent, but the record step "crashed"
+    app.store.mark_impulse_posted = real_mark  # "restart"
+    assert await run_due(app, slot + dt.timedelta(seconds=1)) == 1  # the open claim is re-sent
+    (first, second) = app.shell.calls
+    assert first == second  # same room, same txn ID, same impulse
+    assert len(app.shell.events) == 1  # the homeserver deduplicated it: one message
+    post = await app.store.get_impulse_post(ROOM, "slot:2026-06-01T09:00")
+    assert post is not None and post.status == "posted"
+    assert post.event_id == app.shell.events[first[1]]
+    assert await run_due(app, slot + dt.timedelta(seconds=2)) == 0
+
+
+async def test_stale_open_claim_is_given_up_not_posted_late(make_app: Any) -> None:
+    app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0), catch_up="2h")
+    library = app.features["impuls"].library
+    slot = berlin(2026, 6, 1, 9, 0)
+    await app.store.claim_impulse(
+        ROOM, "slot:2026-06-01T09:00", "slot", library.impulses[0].id, to_ms(slot), to_ms(slot)
+    )
+    assert await run_due(app, slot + dt.timedelta(hours=3)) == 0
+    post = await app.store.get_impulse_post(ROOM, "slot:2026-06-01T09:00")
+    assert post is not None and post.status == "abandoned" and not app.shell.calls
+    # An abandoned claim does not count as seen: the first impulse comes next.
+    assert await app.store.impulse_history(ROOM) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bis 24.12.2026", dt.date(2026, 12, 24)),
+        ("24.12.26", dt.date(2026, 12, 24)),
+        ("bis 6.1.", dt.date(2027, 1, 6)),  # next occurrence
+        ("until 2027-01-06", dt.date(2027, 1, 6)),
+        ("30.11.", dt.date(2026, 11, 30)),
+        ("31.02.2027", None),
+        ("morgen", None),
+        ("bis 24.12. und 31.12.", None),
+    ],
+)
+def test_pause_dates_as_people_write_them(text: str, expected: dt.date | None) -> None:
+    assert parse_pause_date(text, dt.date(2026, 11, 24)) == expected
+
+
+async def test_many_rooms_at_the_same_slot_are_paced(make_app: Any) -> None:
+    rooms = tuple(f"!raum{i}:example.org" for i in range(4))
+    app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0), rooms, send_interval_ms=40)
+    started = time.monotonic()
+    assert await run_due(app, berlin(2026, 6, 1, 9, 0)) == 5
+    assert time.monotonic() - started >= 4 * 0.04  # a pause between consecutive sends
+    assert {room for room, _, _ in app.shell.calls} == {ROOM, *rooms}
+
+
+async def test_subscription_of_a_room_the_bot_left_is_dropped(make_app: Any) -> None:
+    app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0))
+    await app.store.forget_room(ROOM)
+    assert await run_due(app, berlin(2026, 6, 1, 9, 0)) == 0
+    assert await app.store.get_impulse_subscription(ROOM) is None
+    assert not app.shell.calls
+
+
+def test_topics_match_case_and_umlaut_insensitively(library: ImpulseLibrary) -> None:
+    chosen, unknown = resolve_topics(["Führung", " DATEN ", "Kochen"], library)
+    assert chosen == ("fuehrung", "daten")
+    assert unknown == ["Kochen"]

@@ -400,7 +400,7 @@ FTS_SYNTAX = st.sampled_from(
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     parts=st.lists(st.one_of(st.text(max_size=30), FTS_SYNTAX), max_size=12),

@@ -375,3 +375,63 @@ def test_round_report_has_counts_but_no_names() -> None:
     report = tandem.render_round_report([("@a:x", "@b:y"), ("@c:x", "@d:y", "@e:z")], 0, DE)
     assert "2 Gruppen" in report.plain and "5 Personen" in report.plain
     assert "@a:x" not in report.plain
+
+
+# ---- store: minimal storage and data-protection hooks -----------------------------------------
+
+
+async def test_store_keeps_members_rounds_and_forgets_a_person_everywhere() -> None:
+    from bot.store import Store
+
+    store = Store(":memory:")
+    await store.open()
+    try:
+        await store.save_tandem_member("@a:x", ["KI"], None)
+        await store.save_tandem_member("@b:y", [], "2026-12-01T00:00:00+01:00")
+        first = await store.create_tandem_round(
+            "slot:1", "2026-11-30T09:00:00+00:00", [["@a:x", "@b:y"]], 6
+        )
+        again = await store.create_tandem_round("slot:1", "2026-11-30T09:00:00+00:00", [], 6)
+        assert again == first  # a re-run completes the stored round, it does not pair anew
+        assert await store.tandem_history(6) == [[["@a:x", "@b:y"]]]
+        await store.add_wol_seeker("@a:x", "Bauamt", "2026-11-24T10:00:00+00:00")
+        await store.save_lc_session(
+            "!r:x",
+            {"room_id": "!r:x", "host": "@a:x", "dots": {"@a:x": {"1": 2}}, "reactions": {}},
+            None,
+        )
+
+        mine = await store.personal_data("@a:x")
+        assert mine["kaffee_tandem"]["topics"] == ["KI"]
+        assert mine["kaffee_tandem_runden"][0]["members"] == ["@a:x", "@b:y"]
+        assert mine["wol_suche"]["department"] == "Bauamt"
+        assert mine["lean_coffee"] == [{"room_id": "!r:x", "host": True, "dots": {"1": 2}}]
+
+        counts = await store.forget_user("@a:x")
+        assert {k: n for k, n in counts.items() if n} == {
+            "kaffee_tandem": 2,
+            "wol_suche": 1,
+            "lean_coffee": 1,
+        }
+        left = await store.personal_data("@a:x")
+        ours = ("kaffee_tandem", "kaffee_tandem_runden", "wol_suche", "wol_circles", "lean_coffee")
+        assert not any(key in left for key in ours)
+        # The other person keeps their enrolment but no longer a history with the forgotten one.
+        assert (await store.tandem_member("@b:y"))["paused_until"] is not None
+        assert await store.tandem_history(6) == [[]]
+    finally:
+        await store.close()
+
+
+async def test_store_keeps_only_the_last_rounds() -> None:
+    from bot.store import Store
+
+    store = Store(":memory:")
+    await store.open()
+    try:
+        for n in range(5):
+            await store.create_tandem_round(f"slot:{n}", f"2026-11-{10 + n}T09:00:00+00:00", [], 3)
+        assert len(await store.tandem_history(10)) == 3
+        assert await store.last_tandem_round() == "2026-11-14T09:00:00+00:00"
+    finally:
+        await store.close()

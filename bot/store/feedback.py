@@ -87,6 +87,13 @@ class FeedbackStore(StoreBase):
         )
         return int(row[0]) if row else 0
 
+    async def feedback_stored(self, source_event_id: str) -> bool:
+        """Whether a source event was already recorded (a re-run after a crash)."""
+        row = await self.fetchone(
+            "SELECT 1 FROM feedback WHERE source_event_id = ?", (source_event_id,)
+        )
+        return row is not None
+
     async def delete_feedback_before(self, before_ms: int) -> int:
         cursor = await self.execute("DELETE FROM feedback WHERE created_at < ?", (before_ms,))
         return cursor.rowcount

@@ -1,7 +1,319 @@
-"""Queries for polls, answers and votes (migration 0003)."""
+"""Queries for polls, answers and votes (migration 0003); data-protection hooks."""
 
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.polls import Poll, PollAnswer, Vote
 from bot.store.base import StoreBase
+
+POLL_FIELDS = (
+    "id, room_id, creator, source_event_id, start_event_id, question, answers, max_selections,"
+    " disclosed, anonymous, lang, created_at, closes_at, status, ended_at, end_event_id,"
+    " final_counts, final_voters"
+)
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """A stored poll: the countable :class:`Poll` plus where, by whom and its life cycle."""
+
+    id: int
+    room_id: str
+    creator: str | None
+    source_event_id: str
+    start_event_id: str | None
+    poll: Poll
+    lang: str
+    created_at: int
+    closes_at: int | None
+    status: str  # pending | open | ending | ended
+    ended_at: int | None
+    end_event_id: str | None
+    final_counts: dict[str, int] | None
+    final_voters: int | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in ("ending", "ended")
+
+
+@dataclass(frozen=True)
+class NewPoll:
+    room_id: str
+    creator: str
+    source_event_id: str
+    poll: Poll
+    lang: str
+    created_at: int
+    closes_at: int | None
+
+
+def _record(row: Mapping[str, Any]) -> PollRecord:
+    answers = tuple(PollAnswer(str(a), str(t)) for a, t in json.loads(row["answers"]))
+    poll = Poll(
+        question=row["question"],
+        answers=answers,
+        max_selections=int(row["max_selections"]),
+        disclosed=bool(row["disclosed"]),
+        anonymous=bool(row["anonymous"]),
+    )
+    final = row["final_counts"]
+    return PollRecord(
+        id=int(row["id"]),
+        room_id=row["room_id"],
+        creator=row["creator"],
+        source_event_id=row["source_event_id"],
+        start_event_id=row["start_event_id"],
+        poll=poll,
+        lang=row["lang"],
+        created_at=int(row["created_at"]),
+        closes_at=row["closes_at"],
+        status=row["status"],
+        ended_at=row["ended_at"],
+        end_event_id=row["end_event_id"],
+        final_counts=json.loads(final) if final else None,
+        final_voters=row["final_voters"],
+    )
 
 
 class PollStore(StoreBase):
-    pass
+    # ------------------------------------------------------------------ polls
+
+    async def create_poll(self, new: NewPoll) -> PollRecord:
+        """Store a poll once per command event; a re-run returns the poll stored the first time."""
+        poll = new.poll
+        await self.execute(
+            "INSERT OR IGNORE INTO polls (room_id, creator, source_event_id, question, answers,"
+            " max_selections, disclosed, anonymous, lang, created_at, closes_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.room_id,
+                new.creator,
+                new.source_event_id,
+                poll.question,
+                json.dumps([[a.id, a.text] for a in poll.answers], ensure_ascii=False),
+                poll.max_selections,
+                int(poll.disclosed),
+                int(poll.anonymous),
+                new.lang,
+                new.created_at,
+                new.closes_at,
+            ),
+        )
+        row = await self.fetchone(
+            f"SELECT {POLL_FIELDS} FROM polls WHERE source_event_id = ?", (new.source_event_id,)
+        )
+        assert row is not None
+        return _record(row)
+
+    async def mark_poll_open(self, poll_id: int, start_event_id: str) -> None:
+        await self.execute(
+            "UPDATE polls SET start_event_id = ?,"
+            " status = CASE status WHEN 'pending' THEN 'open' ELSE status END WHERE id = ?",
+            (start_event_id, poll_id),
+        )
+
+    async def get_poll(self, poll_id: int) -> PollRecord | None:
+        row = await self.fetchone(f"SELECT {POLL_FIELDS} FROM polls WHERE id = ?", (poll_id,))
+        return _record(row) if row else None
+
+    async def poll_by_start_event(self, start_event_id: str) -> PollRecord | None:
+        row = await self.fetchone(
+            f"SELECT {POLL_FIELDS} FROM polls WHERE start_event_id = ?", (start_event_id,)
+        )
+        return _record(row) if row else None
+
+    async def latest_poll(self, room_id: str, *, open_only: bool) -> PollRecord | None:
+        """The room's newest poll that has been posted (only open ones if asked)."""
+        status = "('open')" if open_only else "('open', 'ending', 'ended')"
+        row = await self.fetchone(
+            f"SELECT {POLL_FIELDS} FROM polls WHERE room_id = ? AND status IN {status}"
+            " ORDER BY id DESC LIMIT 1",
+            (room_id,),
+        )
+        return _record(row) if row else None
+
+    async def polls_to_close(self, now_ms: int) -> list[PollRecord]:
+        """Open polls whose time is up, and polls whose end was begun but not finished."""
+        rows = await self.fetchall(
+            f"SELECT {POLL_FIELDS} FROM polls WHERE status = 'ending'"
+            " OR (status = 'open' AND closes_at IS NOT NULL AND closes_at <= ?) ORDER BY id",
+            (now_ms,),
+        )
+        return [_record(r) for r in rows]
+
+    async def open_polls(self) -> list[PollRecord]:
+        rows = await self.fetchall(
+            f"SELECT {POLL_FIELDS} FROM polls WHERE status = 'open' ORDER BY id"
+        )
+        return [_record(r) for r in rows]
+
+    async def set_poll_closes_at(self, poll_id: int, closes_at_ms: int | None) -> None:
+        await self.execute("UPDATE polls SET closes_at = ? WHERE id = ?", (closes_at_ms, poll_id))
+
+    async def begin_poll_end(self, poll_id: int, ended_at_ms: int) -> PollRecord | None:
+        """Record the decision to end *before* the end event is sent (crash-safe, exactly once).
+
+        Returns the poll if an end is (still) due — also when an earlier attempt was cut short —
+        and None when it was already ended or never posted.
+        """
+        await self.execute(
+            "UPDATE polls SET status = 'ending', ended_at = ? WHERE id = ? AND status = 'open'",
+            (ended_at_ms, poll_id),
+        )
+        record = await self.get_poll(poll_id)
+        return record if record is not None and record.status == "ending" else None
+
+    async def finish_poll_end(
+        self, poll_id: int, end_event_id: str, counts: Mapping[str, int], voters: int
+    ) -> None:
+        """The end event is out: freeze the result (it must not change after !vergessen)."""
+        await self.execute(
+            "UPDATE polls SET status = 'ended', end_event_id = ?, final_counts = ?,"
+            " final_voters = ? WHERE id = ?",
+            (end_event_id, json.dumps(dict(counts)), voters, poll_id),
+        )
+
+    # ------------------------------------------------------------------ identified votes
+
+    async def add_poll_response(self, poll_id: int, vote: Vote, *, source: str = "native") -> bool:
+        """Store one response once per event; False if it was already stored."""
+        cursor = await self.execute(
+            "INSERT OR IGNORE INTO poll_responses (event_id, poll_id, sender, ts, answers,"
+            " spoiled, redacted, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                vote.event_id,
+                poll_id,
+                vote.sender,
+                vote.origin_server_ts,
+                json.dumps(list(vote.answer_ids)),
+                int(vote.spoiled),
+                int(vote.redacted),
+                source,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def redact_poll_response(self, event_id: str) -> bool:
+        cursor = await self.execute(
+            "UPDATE poll_responses SET redacted = 1 WHERE event_id = ? AND redacted = 0",
+            (event_id,),
+        )
+        return cursor.rowcount > 0
+
+    async def poll_votes(self, poll_id: int) -> list[Vote]:
+        """All responses to a poll in timeline order (timestamp, then arrival)."""
+        rows = await self.fetchall(
+            "SELECT event_id, sender, ts, answers, spoiled, redacted FROM poll_responses"
+            " WHERE poll_id = ? ORDER BY ts, rowid",
+            (poll_id,),
+        )
+        return [
+            Vote(
+                sender=r["sender"],
+                origin_server_ts=int(r["ts"]),
+                answer_ids=tuple(json.loads(r["answers"])),
+                event_id=r["event_id"],
+                spoiled=bool(r["spoiled"]),
+                redacted=bool(r["redacted"]),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ anonymous votes
+
+    async def add_anonymous_vote(
+        self, poll_id: int, vote_key: str, answer_ids: tuple[str, ...]
+    ) -> bool:
+        """Count one anonymous vote; False if this voter (keyed hash) has voted already."""
+        async with self.transaction():
+            cursor = await self.execute(
+                "INSERT OR IGNORE INTO poll_anonymous_voters (poll_id, vote_key) VALUES (?, ?)",
+                (poll_id, vote_key),
+            )
+            if cursor.rowcount != 1:
+                return False
+            for answer in dict.fromkeys(answer_ids):
+                await self.execute(
+                    "INSERT INTO poll_anonymous_counts (poll_id, answer_id, votes) VALUES (?, ?, 1)"
+                    " ON CONFLICT (poll_id, answer_id) DO UPDATE SET votes = votes + 1",
+                    (poll_id, answer),
+                )
+        return True
+
+    async def anonymous_counts(self, poll_id: int) -> tuple[dict[str, int], int]:
+        """(votes per answer id, number of voters)."""
+        rows = await self.fetchall(
+            "SELECT answer_id, votes FROM poll_anonymous_counts WHERE poll_id = ?", (poll_id,)
+        )
+        voters = await self.fetchone(
+            "SELECT COUNT(*) FROM poll_anonymous_voters WHERE poll_id = ?", (poll_id,)
+        )
+        return {r["answer_id"]: int(r["votes"]) for r in rows}, int(voters[0]) if voters else 0
+
+    # ------------------------------------------------------------------ export
+
+    async def iter_polls(
+        self,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        room_id: str | None = None,
+    ) -> AsyncIterator[PollRecord]:
+        clauses, params = ["status != 'pending'"], []
+        if since_ms is not None:
+            clauses.append("created_at >= ?")
+            params.append(since_ms)
+        if until_ms is not None:
+            clauses.append("created_at < ?")
+            params.append(until_ms)
+        if room_id is not None:
+            clauses.append("room_id = ?")
+            params.append(room_id)
+        rows = await self.fetchall(
+            f"SELECT {POLL_FIELDS} FROM polls WHERE {' AND '.join(clauses)} ORDER BY id", params
+        )
+        for row in rows:
+            yield _record(row)
+
+    # ------------------------------------------------------------------ data protection
+
+    async def personal_data_polls(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Polls someone started and their identified votes (anonymous votes are not linkable)."""
+        created = await self.fetchall(
+            "SELECT id AS poll, room_id, question, created_at, status FROM polls"
+            " WHERE creator = ? ORDER BY id",
+            (user_id,),
+        )
+        votes = await self.fetchall(
+            "SELECT r.poll_id AS poll, p.room_id, p.question, r.ts, r.answers, r.source,"
+            " r.redacted FROM poll_responses r JOIN polls p ON p.id = r.poll_id"
+            " WHERE r.sender = ? ORDER BY r.ts",
+            (user_id,),
+        )
+        result: dict[str, list[dict[str, Any]]] = {}
+        if created:
+            result["polls_created"] = [dict(r) for r in created]
+        if votes:
+            result["poll_votes"] = [
+                {**dict(r), "answers": json.loads(r["answers"]), "redacted": bool(r["redacted"])}
+                for r in votes
+            ]
+        return result
+
+    async def forget_user_polls(self, user_id: str) -> dict[str, int]:
+        """Delete someone's identified votes and unlink the polls they started.
+
+        Ended polls keep their frozen result, so forgetting one person does not rewrite history.
+        Runs inside the transaction of :meth:`StoreBase.forget_user`.
+        """
+        votes = await self.execute("DELETE FROM poll_responses WHERE sender = ?", (user_id,))
+        polls = await self.execute("UPDATE polls SET creator = NULL WHERE creator = ?", (user_id,))
+        return {"vote": votes.rowcount, "poll": polls.rowcount}

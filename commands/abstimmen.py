@@ -1,0 +1,116 @@
+"""``!abstimmen`` / ``!vote``: vote by command, as an alternative to the poll buttons.
+
+In the room it counts like a native response (a later vote replaces the earlier one); for
+anonymous polls it only works in a direct message and keeps no user ID (see ``bot/polls.py``).
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.i18n import Message
+from bot.polls import VoteCommand, VoteInputError, parse_vote_command, selection_for, text_vote
+from bot.privacy import vote_key
+from bot.registry import Command
+from bot.store.polls import PollRecord
+from commands.umfrage import is_member, pseudonym_key
+
+_T = "umfrage."
+
+
+async def _find_poll(ctx: Context, command: VoteCommand) -> PollRecord | None:
+    """The poll meant, or None after telling the user why there is none."""
+    store = ctx.app.store
+    number = command.poll_number
+    if number is None:
+        record = await store.latest_poll(ctx.room_id, open_only=True)
+        if record is None:
+            # "Already ended" explains more than "no poll" to someone answering the last one.
+            latest = await store.latest_poll(ctx.room_id, open_only=False)
+            if latest is not None and latest.is_closed:
+                await ctx.reply(ctx.text(_T + "err_vote_closed", number=latest.id))
+            elif ctx.is_direct:
+                await ctx.reply(ctx.text(_T + "err_vote_direct_needs_number"))
+            else:
+                await ctx.reply(ctx.text(_T + "err_vote_no_open_poll"))
+            return None
+    else:
+        record = await store.get_poll(number)
+        # Identified polls only in their own room; anonymous ones by direct message from anywhere.
+        visible = record is not None and record.status != "pending"
+        if visible and record is not None and not record.poll.anonymous:
+            visible = record.room_id == ctx.room_id
+        if not visible or record is None:
+            await ctx.reply(ctx.text(_T + "err_vote_unknown_poll", number=number))
+            return None
+    if record.poll.anonymous and not ctx.is_direct:
+        await ctx.reply(ctx.text(_T + "err_vote_anonymous_public", number=record.id))
+        return None
+    # A vote typed after the deadline but read late (bot was down) must not be called counted.
+    too_late = record.closes_at is not None and ctx.incoming.timestamp_ms > record.closes_at
+    if record.is_closed or too_late:
+        await ctx.reply(ctx.text(_T + "err_vote_closed", number=record.id))
+        return None
+    return record
+
+
+def _chosen(record: PollRecord, command: VoteCommand) -> str:
+    answers = record.poll.answers
+    return ", ".join(f"{n}. {answers[n - 1].text}" for n in command.answer_numbers)
+
+
+async def abstimmen(ctx: Context) -> None:
+    try:
+        command = parse_vote_command(ctx.args)
+    except VoteInputError as exc:
+        await ctx.reply(exc.render(ctx.t, ctx.prefix))
+        return
+    record = await _find_poll(ctx, command)
+    if record is None:
+        return
+    if record.poll.anonymous:
+        await _anonymous_vote(ctx, record, command)
+        return
+    try:
+        vote = text_vote(
+            record.poll,
+            command,
+            sender=ctx.sender,
+            origin_server_ts=ctx.incoming.timestamp_ms,
+            event_id=ctx.incoming.event_id,
+        )
+    except VoteInputError as exc:
+        await ctx.reply(exc.render(ctx.t, ctx.prefix))
+        return
+    await ctx.app.store.add_poll_response(record.id, vote, source="text")
+    if command.withdraw:
+        await ctx.reply(ctx.text(_T + "vote_withdrawn", question=record.poll.question))
+    else:
+        await ctx.reply(
+            ctx.text(
+                _T + "vote_recorded",
+                question=record.poll.question,
+                answers=Message.text(_chosen(record, command)),
+            )
+        )
+
+
+async def _anonymous_vote(ctx: Context, record: PollRecord, command: VoteCommand) -> None:
+    if not await is_member(ctx.app, record.room_id, ctx.sender):
+        await ctx.reply(ctx.text(_T + "err_vote_not_member", number=record.id))
+        return
+    if command.withdraw:
+        await ctx.reply(ctx.text(_T + "anon_no_withdraw", number=record.id))
+        return
+    try:
+        answers = selection_for(record.poll, command)
+    except VoteInputError as exc:
+        await ctx.reply(exc.render(ctx.t, ctx.prefix))
+        return
+    marker = vote_key(record.id, ctx.sender, pseudonym_key(ctx.app))
+    if await ctx.app.store.add_anonymous_vote(record.id, marker, answers):
+        await ctx.reply(ctx.text(_T + "anon_vote_recorded", number=record.id))
+    else:
+        await ctx.reply(ctx.text(_T + "anon_already_voted", number=record.id))
+
+
+COMMAND = Command(name="vote", german="abstimmen", handler=abstimmen)

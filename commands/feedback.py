@@ -1,0 +1,286 @@
+"""``!feedback`` / ``!rueckmeldung``: feedback for the initiative team, in a room or a DM.
+
+Also ``!feedback übersicht`` (team: counts per week and room, average rating, most-reacted
+impulses), the daily retention job, and a listener that remembers room names for the exports
+(the export CLI has no Matrix connection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.context import Context, Incoming
+from bot.export import FeedbackSummary, summarise_feedback
+from bot.i18n import Message, join
+from bot.privacy import FeedbackInput, FeedbackInputError, parse_feedback
+from bot.registry import Command, Job
+from bot.store import Store
+from bot.store.feedback import FeedbackRecord
+
+if TYPE_CHECKING:
+    from bot.app import Impulsbot
+
+log = logging.getLogger(__name__)
+
+CONFIRM_REACTION = "✅"
+OVERVIEW_WORDS = frozenset({"übersicht", "uebersicht", "ubersicht", "overview"})
+OVERVIEW_WEEKS = 8
+RATE_WINDOW_MS = 3600 * 1000
+RETENTION_EVERY_S = 24 * 3600
+TOP_REFERENCES = 5
+ROOM_NAME_CACHE = "feedback.room_names"
+ANONYMOUS_TIMES = "feedback.anonymous_times"
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+
+async def feedback(ctx: Context) -> None:
+    await remember_room_name(ctx.app, ctx.room_id)
+    words = ctx.args.split()
+    if len(words) == 1 and words[0].casefold() in OVERVIEW_WORDS:
+        await overview(ctx)
+        return
+    try:
+        parsed = parse_feedback(ctx.args)
+    except FeedbackInputError as exc:
+        await ctx.reply(ctx.text(exc.key, **exc.params))
+        return
+    store = ctx.app.store
+    # A re-run after a crash finds its feedback already stored: confirm again, never refuse.
+    if not await store.feedback_stored(ctx.incoming.event_id):
+        limit = ctx.app.config.feedback.rate_limit
+        if await recent_feedback_count(ctx) >= limit:
+            await ctx.reply(ctx.text("feedback.rate_limited", limit=limit))
+            return
+        await store.add_feedback(await _record(ctx, parsed))
+        if parsed.anonymous:
+            _anonymous_times(ctx.app, ctx.sender).append(ctx.incoming.timestamp_ms)
+    await _confirm(ctx, parsed)
+
+
+async def _record(ctx: Context, parsed: FeedbackInput) -> FeedbackRecord:
+    return FeedbackRecord(
+        created_at=ctx.incoming.timestamp_ms,
+        room_id=ctx.room_id,
+        kind="feedback",
+        text=parsed.text,
+        source_event_id=ctx.incoming.event_id,
+        user_id=None if parsed.anonymous else ctx.sender,
+        reference=await resolve_reference(ctx.app.store, ctx.incoming),
+        rating=parsed.rating,
+    )
+
+
+async def _confirm(ctx: Context, parsed: FeedbackInput) -> None:
+    if not ctx.is_direct:
+        # In a room a reaction is enough: the text is not repeated for everyone to read.
+        await ctx.react(CONFIRM_REACTION)
+    elif parsed.anonymous:
+        await ctx.reply(ctx.text("feedback.received_anonymous"))
+    elif parsed.rating is not None:
+        await ctx.reply(ctx.text("feedback.received_rating", rating=parsed.rating))
+    else:
+        await ctx.reply(ctx.text("feedback.received"))
+
+
+async def resolve_reference(store: Store, incoming: Incoming) -> str | None:
+    """What the feedback refers to: ``impuls:<id>``/``umfrage:<id>`` when the replied-to event
+    (or the thread root) is a known impulse post or poll, else ``event:<event_id>``, else None.
+
+    Lookups, first match wins: the key ``ref:<event_id>`` (any feature may set it), the impulse
+    posts, the polls.
+    """
+    candidates = [e for e in (incoming.replied_to, incoming.thread_root) if e]
+    for event_id in candidates:
+        known = await _known_reference(store, incoming.room_id, event_id)
+        if known:
+            return known
+    return f"event:{candidates[0]}" if candidates else None
+
+
+async def _known_reference(store: Store, room_id: str, event_id: str) -> str | None:
+    try:
+        known = await store.get_value(f"ref:{event_id}")
+        if known:
+            return known
+        impulse = await store.impulse_of_event(room_id, event_id)
+        if impulse:
+            return f"impuls:{impulse}"
+        poll = await store.poll_by_start_event(event_id)
+        if poll is not None and poll.room_id == room_id:
+            return f"umfrage:{poll.id}"
+    except Exception:
+        # Feedback must never be lost over a lookup; the raw event reference still helps.
+        log.exception("resolving the reference of a feedback failed")
+    return None
+
+
+async def recent_feedback_count(ctx: Context) -> int:
+    """Feedback from the sender in the last hour; anonymous items are counted in memory only,
+    because their author is deliberately not stored."""
+    since = ctx.incoming.timestamp_ms - RATE_WINDOW_MS
+    named = await ctx.app.store.count_feedback_since(ctx.sender, "feedback", since)
+    times = _anonymous_times(ctx.app, ctx.sender)
+    times[:] = [t for t in times if t >= since]
+    return named + len(times)
+
+
+def _anonymous_times(app: Impulsbot, user_id: str) -> list[int]:
+    per_user: dict[str, list[int]] = app.features.setdefault(ANONYMOUS_TIMES, {})
+    return per_user.setdefault(user_id, [])
+
+
+# --- room names for the exports ------------------------------------------------------------
+
+
+def room_label(app: Impulsbot, room_id: str) -> str | None:
+    """The room's own name; DMs and unnamed rooms get a neutral label (their computed display
+    names are people's names, which do not belong in an export)."""
+    room = app.shell.client.rooms.get(room_id)
+    if room is None:
+        return None
+    name = room.name or room.canonical_alias
+    if name:
+        return str(name)
+    key = "feedback.room_direct" if room.member_count <= 2 else "feedback.room_unnamed"
+    return app.texts(key).plain
+
+
+async def remember_room_name(app: Impulsbot, room_id: str) -> None:
+    label = room_label(app, room_id)
+    cache: dict[str, str] = app.features.setdefault(ROOM_NAME_CACHE, {})
+    if label is None or cache.get(room_id) == label:
+        return
+    await app.store.set_value(f"roomname:{room_id}", label)
+    cache[room_id] = label
+
+
+async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
+    # Rooms are renamed now and then; the cache makes this a dictionary lookup per event.
+    await remember_room_name(app, room_id)
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+async def purge_expired_feedback(app: Impulsbot, now: dt.datetime) -> int:
+    """Delete feedback older than ``privacy.retention_days``; returns how many rows went."""
+    cutoff = now - dt.timedelta(days=app.config.privacy.retention_days)
+    deleted = await app.store.delete_feedback_before(int(cutoff.timestamp() * 1000))
+    if deleted:
+        log.info(
+            "retention: deleted %d feedback entries older than %d days",
+            deleted,
+            app.config.privacy.retention_days,
+        )
+    return deleted
+
+
+# --- !feedback übersicht -----------------------------------------------------------------------
+
+
+def overview_start(now: dt.datetime, tz: dt.tzinfo, weeks: int = OVERVIEW_WEEKS) -> dt.datetime:
+    """Local Monday 00:00 that starts the overview window of ``weeks`` calendar weeks."""
+    today = now.astimezone(tz).date()
+    monday = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    return dt.datetime.combine(monday, dt.time(0, 0), tzinfo=tz)
+
+
+async def overview(ctx: Context) -> None:
+    if not ctx.is_team:
+        await ctx.reply(ctx.text("core.team_only", name=f"{ctx.name_used} {ctx.args.strip()}"))
+        return
+    tz = ctx.app.config.bot.tz
+    start = overview_start(ctx.now, tz)
+    since_ms = int(start.timestamp() * 1000)
+    records = [r async for r in ctx.app.store.iter_feedback(since_ms=since_ms)]
+    summary = summarise_feedback(records, tz)
+    names = {room: await _room_name(ctx, room) for room in summary.by_room}
+    await ctx.reply(render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz)))
+
+
+async def _room_name(ctx: Context, room_id: str) -> str:
+    return await ctx.app.store.get_value(f"roomname:{room_id}") or room_id
+
+
+def render_overview(
+    ctx: Context,
+    summary: FeedbackSummary,
+    names: dict[str, str],
+    since: dt.date,
+    until: dt.datetime,
+) -> Message:
+    head = [
+        ctx.text("feedback.overview.title"),
+        ctx.text(
+            "feedback.overview.period",
+            since=since.strftime("%d.%m.%Y"),
+            until=until.strftime("%d.%m.%Y"),
+        ),
+        ctx.text("feedback.overview.total", count=summary.total),
+    ]
+    if not summary.total:
+        return join([*head, ctx.text("feedback.overview.empty")])
+    sections = [join(head), _kinds(ctx, summary), _weeks(ctx, summary, names)]
+    sections += [_rooms(ctx, summary, names), _ratings(ctx, summary)]
+    if summary.reactions_by_reference:
+        lines = [
+            ctx.text("feedback.overview.top_line", reference=ref, count=count)
+            for ref, count in summary.top_references(TOP_REFERENCES)
+        ]
+        sections.append(join([ctx.text("feedback.overview.top_reactions"), *lines]))
+    sections.append(ctx.text("feedback.overview.chat_export_hint"))
+    return join(sections, separator="\n\n")
+
+
+def _kinds(ctx: Context, summary: FeedbackSummary) -> Message:
+    lines = [
+        ctx.text("feedback.overview.kind_line", kind=ctx.t.raw(f"feedback.kinds.{kind}"), count=n)
+        for kind, n in sorted(summary.by_kind.items(), key=lambda item: -item[1])
+    ]
+    return join([ctx.text("feedback.overview.by_kind"), *lines])
+
+
+def _weeks(ctx: Context, summary: FeedbackSummary, names: dict[str, str]) -> Message:
+    lines = []
+    for week, rooms in summary.by_week_room.items():
+        ranked = sorted(rooms.items(), key=lambda item: (-item[1], names[item[0]]))
+        parts = ", ".join(f"{names[room]} {n}" for room, n in ranked)
+        lines.append(
+            ctx.text(
+                "feedback.overview.week_line", week=week, count=sum(rooms.values()), rooms=parts
+            )
+        )
+    return join([ctx.text("feedback.overview.weeks"), *lines])
+
+
+def _rooms(ctx: Context, summary: FeedbackSummary, names: dict[str, str]) -> Message:
+    ranked = sorted(summary.by_room.items(), key=lambda item: (-item[1], names[item[0]]))
+    lines = [ctx.text("feedback.overview.room_line", room=names[r], count=n) for r, n in ranked]
+    return join([ctx.text("feedback.overview.by_room"), *lines])
+
+
+def _ratings(ctx: Context, summary: FeedbackSummary) -> Message:
+    average = summary.average_rating
+    if average is None:
+        return join(
+            [ctx.text("feedback.overview.ratings"), ctx.text("feedback.overview.no_ratings")]
+        )
+    shown = f"{average:.1f}"
+    if ctx.t.lang == "de":
+        shown = shown.replace(".", ",")
+    line = ctx.text("feedback.overview.average", average=shown, count=summary.rating_count)
+    return join([ctx.text("feedback.overview.ratings"), line])
+
+
+COMMAND = Command(
+    name="feedback",
+    german="feedback",
+    handler=feedback,
+    aliases=("rueckmeldung", "rückmeldung"),
+    listener=on_event,
+    jobs=(Job(every_seconds=RETENTION_EVERY_S, run=purge_expired_feedback),),
+)

@@ -1,0 +1,91 @@
+"""Gap insight against a real Synapse: anonymous search log, wishes, ``!angebot lücken``, digest."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from bot.devclient import DevUser, body_of, content_of
+from commands.angebot import send_digest
+from tests.conftest import BotFactory, UserFactory, room_with_bot
+
+pytestmark = pytest.mark.integration
+
+
+async def join_all(owner: DevUser, room: str, *others: DevUser) -> None:
+    for user in others:
+        await owner.client.room_invite(room, user.user_id)
+        await user.join(room)
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_gap_shows_for_team_in_dm_only_and_hides_small_groups(
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+) -> None:
+    alice, bob, dave, carol = await asyncio.gather(
+        *(make_user(name) for name in ("alice", "bob", "dave", "carol"))
+    )
+    bot = await make_bot(access={"team": [carol.user_id]})
+    room = await room_with_bot(alice, bot, encrypted)
+    await join_all(alice, room, bob, dave)
+
+    for user in (alice, bob, dave):
+        reply = await user.ask(room, "!angebot Drohnen")
+        assert "!angebot wunsch" in body_of(reply)
+    for user in (alice, bob):  # only two people: must stay invisible
+        await user.ask(room, "!angebot Zeppelin")
+    await alice.ask(room, "!angebot Drohnen")  # the same person again the same day: counted once
+    thanks = await bob.ask(room, "!angebot wunsch Drohnen für die Vermessung von Flächen")
+    assert "Danke" in body_of(thanks)
+    again = await dave.ask(room, "!wish Drohnen")
+    assert "Danke" in body_of(again)
+
+    refused = await alice.ask(room, "!angebot lücken")
+    assert "Initiativteam" in body_of(refused)
+    await alice.client.room_invite(room, carol.user_id)
+    await carol.join(room)
+    not_here = await carol.ask(room, "!angebot lücken")
+    assert "Direktnachricht" in body_of(not_here)
+
+    direct = await room_with_bot(carol, bot, encrypted)
+    report = await carol.ask(direct, "!angebot lücken")
+    text = body_of(report)
+    assert "drohnen – 3× ohne passenden Treffer" in text
+    assert "zeppelin" not in text.lower()
+    assert "mindestens 3" in text
+
+    rows = await bot.app.store.fetchall("SELECT * FROM search_log")
+    assert rows and all(alice.user_id not in str(tuple(r)) for r in rows)
+    assert all(room not in str(tuple(r)) for r in rows)
+
+
+async def test_weekly_digest_posts_text_and_chart_once(
+    make_bot: BotFactory, make_user: UserFactory
+) -> None:
+    users = await asyncio.gather(*(make_user(n) for n in ("anna", "ben", "cem")))
+    owner = users[0]
+    digest_room = await owner.create_room(invite=[], encrypted=True)
+    bot = await make_bot(insights={"digest_room": digest_room})
+    room = await room_with_bot(owner, bot, encrypted=False)
+    await join_all(owner, room, *users[1:])
+    await owner.client.room_invite(digest_room, bot.user_id)
+    await owner.wait_for(digest_room, lambda e: e.sender == bot.user_id and bool(body_of(e)))
+    for user in users:
+        await user.ask(room, "!angebot Drohnen")
+    assert bot.app is not None
+    tomorrow = bot.app.now().astimezone(bot.app.config.bot.tz) + dt.timedelta(days=1)
+    for _ in range(2):  # a retried send must not post twice
+        await send_digest(bot.app, digest_room, tomorrow, "2099-W01")
+
+    def digest(event: object) -> bool:
+        return "Wochenrückblick Angebotssuche 2099-W01" in body_of(event)
+
+    await owner.wait_for(digest_room, digest)
+    chart = await owner.wait_for(digest_room, lambda e: body_of(e) == "luecken-2099-W01.png")
+    assert content_of(chart).get("msgtype") in ("m.file", "m.image")
+    assert chart.sender == bot.user_id
+    assert "drohnen" in body_of(owner.find(digest_room, digest)[0])
+    await asyncio.sleep(1)
+    assert len(owner.find(digest_room, digest)) == 1
