@@ -24,6 +24,7 @@ from nio import (
 from bot import __version__
 from bot.config import Config
 from bot.context import Context, Incoming
+from bot.events import content_of, relation
 from bot.i18n import LANGUAGES, Message, Texts
 from bot.matrix import MatrixShell, SendFailed, txn_id
 from bot.parsing import parse_command, strip_reply_fallback
@@ -89,8 +90,8 @@ class Impulsbot:
             await self.close()
 
     async def serve(self) -> None:
-        jobs = [self._spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
-        jobs.append(self._spawn(self._housekeeping()))
+        jobs = [self.spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
+        jobs.append(self.spawn(self._housekeeping()))
         try:
             await self.shell.sync_forever(self.on_sync)
         finally:
@@ -108,11 +109,16 @@ class Impulsbot:
         await self.shell.close()
         await self.store.close()
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Background work that outlives the current handler; awaited on shutdown."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def room_lock(self, room_id: str) -> asyncio.Lock:
+        """Serialises everything that touches one room: commands, listeners and timers."""
+        return self._room_locks[room_id]
 
     async def _run_job(self, job: Any) -> None:
         await self.ready.wait()
@@ -121,12 +127,12 @@ class Impulsbot:
                 await job.run(self, self.now())
             except Exception:
                 log.exception("scheduled job %s failed", getattr(job.run, "__qualname__", job))
-            await self.shell._sleep(job.every_seconds)
+            await self.shell.sleep_unless_stopped(job.every_seconds)
 
     async def _housekeeping(self) -> None:
         while not self.shell.stopping.is_set():
             await self.store.forget_handled_before(int(time.time()) - HANDLED_RETENTION_S)
-            await self.shell._sleep(3600)
+            await self.shell.sleep_unless_stopped(3600)
 
     # ------------------------------------------------------------------ sync handling
 
@@ -174,7 +180,7 @@ class Impulsbot:
         room = self.shell.client.rooms.get(room_id)
         if room is None:
             return
-        async with self._room_locks[room_id]:
+        async with self.room_lock(room_id):
             joined_at = await self._note_membership(room, events)
             for event in events:
                 try:
@@ -196,7 +202,7 @@ class Impulsbot:
                     room.room_id, event.server_timestamp, self._is_direct(room)
                 )
                 if self.config.bot.greeting and await self.store.claim_greeting(room.room_id):
-                    self._spawn(self._greet(room.room_id))
+                    self.spawn(self._greet(room.room_id))
         joined_at = await self.store.room_joined_at(room.room_id)
         if joined_at is None:
             # Joined before this store existed: only what happens from now on is ours.
@@ -228,7 +234,7 @@ class Impulsbot:
         for command in self.registry:
             if command.listener is not None:
                 await command.listener(self, room.room_id, event)
-        if isinstance(event, RoomMessageText) and not _is_edit(event.source):
+        if isinstance(event, RoomMessageText) and not _is_edit(event):
             await self._on_text(room, event)
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
@@ -387,28 +393,19 @@ _REFUSAL = {Permission.TEAM: "core.team_only", Permission.MODERATOR: "core.moder
 _UNKNOWN = Command(name="unknown", german="unbekannt", handler=_noop)
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    """Event fields come from other clients: what should be an object may be anything."""
-    return value if isinstance(value, dict) else {}
-
-
-def _is_edit(source: dict[str, Any]) -> bool:
-    content = _mapping(source.get("content"))
-    relates = _mapping(content.get("m.relates_to"))
-    return "m.new_content" in content or relates.get("rel_type") == "m.replace"
+def _is_edit(event: Any) -> bool:
+    content = content_of(event)
+    return "m.new_content" in content or relation(content).is_edit
 
 
 def _incoming(room_id: str, event: RoomMessageText) -> Incoming:
-    relates = _mapping(_mapping(event.source.get("content")).get("m.relates_to"))
-    thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-    reply = _mapping(relates.get("m.in_reply_to"))
-    replied_to = reply.get("event_id") if not relates.get("is_falling_back") else None
+    rel = relation(content_of(event))
     return Incoming(
         room_id=room_id,
         event_id=event.event_id,
         sender=event.sender,
         body=strip_reply_fallback(event.body),
         timestamp_ms=event.server_timestamp,
-        thread_root=thread_root if isinstance(thread_root, str) else None,
-        replied_to=replied_to if isinstance(replied_to, str) else None,
+        thread_root=rel.thread_root,
+        replied_to=None if rel.falling_back else rel.reply_to,
     )

@@ -25,6 +25,7 @@ from nio import (
 from nio.store import SqliteStore
 
 from bot.devserver import RegisteredUser
+from bot.events import content_of, relation
 
 MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
 Predicate = Callable[[Any], bool]
@@ -171,18 +172,10 @@ class DevUser:
         return self.find(room_id, lambda e: replies_to(e) == event_id)
 
 
-def content_of(event: Any) -> dict[str, Any]:
-    source = getattr(event, "source", {}) or {}
-    content = source.get("content", {})
-    return content if isinstance(content, dict) else {}
-
-
 def replies_to(event: Any) -> str | None:
     if isinstance(event, MegolmEvent):
         return None
-    relates = content_of(event).get("m.relates_to") or {}
-    reply = relates.get("m.in_reply_to") or {}
-    return reply.get("event_id")
+    return relation(content_of(event)).reply_to
 
 
 def body_of(event: Any) -> str:

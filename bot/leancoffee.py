@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from bot.i18n import Message, Texts, join
+from bot.outcome import Outcome, Rejected
 
 SCHEMA_VERSION = 1
 
@@ -51,41 +52,18 @@ _TEXTS = "austausch.lc"
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """Result of a transition. ``ok`` is False only for :class:`Rejected`."""
-
-    ok: ClassVar[bool] = True
-
-    def message(self, t: Texts, prefix: str = "!") -> Message:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Rejected(Outcome):
-    """A command that changed nothing, with the reason as a stable code (a locale key tail)."""
-
-    ok: ClassVar[bool] = False
-    reason: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def message(self, t: Texts, prefix: str = "!") -> Message:
-        params = {
-            key: _count(t, value.noun, value.n) if isinstance(value, Counted) else value
-            for key, value in self.params.items()
-        }
-        return t(f"{_TEXTS}.err.{self.reason}", prefix=prefix, **params)
-
-
-@dataclass(frozen=True)
 class Counted:
     """A number shown with its noun in the right grammatical number ('1 Punkt', '2 Punkte')."""
 
     noun: str  # dots, people, topics
     n: int
 
+    def render(self, t: Texts) -> str:
+        return _count(t, self.noun, self.n)
+
 
 def _reject(reason: str, **params: Any) -> Rejected:
-    return Rejected(reason, params)
+    return Rejected(_TEXTS, reason, params)
 
 
 @dataclass(frozen=True)

@@ -248,7 +248,7 @@ class MatrixShell:
                 if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                     await self.store.delete_value("matrix.access_token")
                     await self._password_login(self.client.device_id)
-                await self._sleep(backoff)
+                await self.sleep_unless_stopped(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 1.0
@@ -304,7 +304,7 @@ class MatrixShell:
         filter_id = getattr(response, "filter_id", None)
         return filter_id if filter_id else SYNC_FILTER
 
-    async def _sleep(self, seconds: float) -> None:
+    async def sleep_unless_stopped(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 

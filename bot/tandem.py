@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from bot.i18n import Message, Texts, escape, join
+from bot.outcome import Outcome, Rejected
 
 STARTERS_FILE = "tandem-gespraechsanstoesse.yaml"
 
@@ -460,26 +461,8 @@ def round_due(
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    ok: ClassVar[bool] = True
-
-    def message(self, t: Texts, prefix: str = "!") -> Message:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Rejected(Outcome):
-    ok: ClassVar[bool] = False
-    reason: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def message(self, t: Texts, prefix: str = "!") -> Message:
-        return t(f"{_TEXTS}.err.{self.reason}", prefix=prefix, **self.params)
-
-
 def _reject(reason: str, **params: Any) -> Rejected:
-    return Rejected(reason, params)
+    return Rejected(_TEXTS, reason, params)
 
 
 _SUBCOMMANDS = {

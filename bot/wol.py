@@ -25,13 +25,14 @@ import math
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar
+from dataclasses import dataclass
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.i18n import Message, Texts, join
+from bot.outcome import Outcome, Rejected
 
 WEEKS = 12
 MIN_CIRCLE = 3
@@ -384,26 +385,8 @@ class Circle:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    ok: ClassVar[bool] = True
-
-    def message(self, t: Texts, prefix: str = "!") -> Message:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Rejected(Outcome):
-    ok: ClassVar[bool] = False
-    reason: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def message(self, t: Texts, prefix: str = "!") -> Message:
-        return t(f"{_TEXTS}.err.{self.reason}", prefix=prefix, **self.params)
-
-
 def _reject(reason: str, **params: Any) -> Rejected:
-    return Rejected(reason, params)
+    return Rejected(_TEXTS, reason, params)
 
 
 @dataclass(frozen=True)

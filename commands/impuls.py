@@ -25,9 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from nio import ReactionEvent, RedactionEvent
-
 from bot.context import Context
+from bot.events import content_of, event_type, reaction, redacted_event, referenced_event, relation
 from bot.i18n import Message, Texts, join
 from bot.impulses import (
     Impulse,
@@ -339,51 +338,24 @@ async def run_due(app: Impulsbot, now: dt.datetime) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _event_type(event: Any) -> str:
-    if isinstance(event, ReactionEvent):
-        return "m.reaction"
-    if isinstance(event, RedactionEvent):
-        return "m.room.redaction"
-    source = getattr(event, "source", None) or {}
-    return str(source.get("type") or getattr(event, "type", "") or "")
-
-
-def _content(event: Any) -> dict[str, Any]:
-    source = getattr(event, "source", None) or {}
-    content = source.get("content")
-    return content if isinstance(content, dict) else {}
-
-
-def _replied_event(content: dict[str, Any]) -> str | None:
-    relates = content.get("m.relates_to") or {}
-    if relates.get("rel_type") == "m.thread":
-        return relates.get("event_id")  # a thread under the impulse: its root is the impulse
-    reply = relates.get("m.in_reply_to") or {}
-    target = reply.get("event_id")
-    return target if isinstance(target, str) else None
-
-
 async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
-    kind = _event_type(event)
-    content = _content(event)
-    if kind == "m.room.redaction":
-        redacts = getattr(event, "redacts", None) or content.get("redacts")
-        if isinstance(redacts, str):
-            await app.store.remove_feedback_by_source(redacts)
+    redacted = redacted_event(event)
+    if redacted is not None:
+        await app.store.remove_feedback_by_source(redacted)
         return
-    if kind == "m.reaction":
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") != "m.annotation":
-            return
-        await _record(app, room_id, event, "reaction", relates.get("event_id"), relates.get("key"))
-    elif kind == "m.room.message":
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") == "m.replace" or content.get("msgtype") == "m.notice":
-            return  # edits are not new feedback; notices come from bots
-        body = strip_reply_fallback(str(content.get("body") or "")).strip()
-        if not body or body.startswith(app.config.bot.prefix):
-            return  # commands are not feedback
-        await _record(app, room_id, event, "reply", _replied_event(content), body)
+    found = reaction(event)
+    if found is not None:
+        await _record(app, room_id, event, "reaction", found.target, found.key)
+        return
+    content = content_of(event)
+    if event_type(event) != "m.room.message" or relation(content).is_edit:
+        return  # edits are not new feedback
+    if content.get("msgtype") == "m.notice":
+        return  # notices come from bots
+    body = strip_reply_fallback(str(content.get("body") or "")).strip()
+    if not body or body.startswith(app.config.bot.prefix):
+        return  # commands are not feedback
+    await _record(app, room_id, event, "reply", referenced_event(content), body)
 
 
 async def _record(
@@ -668,7 +640,7 @@ async def preview(ctx: Context, args: str) -> None:
     await ctx.reply(ctx.text("impuls.command.preview_sent"))
     # Opening a new direct chat waits for the next sync, which runs only after this handler
     # returns: send in the background (the bot waits for it on shutdown).
-    ctx.app._spawn(_send_preview(ctx, message))
+    ctx.app.spawn(_send_preview(ctx, message))
 
 
 async def _send_preview(ctx: Context, message: Message) -> None:

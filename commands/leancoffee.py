@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nio import ReactionEvent, RedactionEvent, UnknownEvent
-
 from bot.context import Context
+from bot.events import reaction, redacted_event
 from bot.i18n import Message, Texts, join
 from bot.leancoffee import (
     ExtensionDecided,
@@ -331,7 +330,7 @@ async def fire_timers(app: Impulsbot, now: datetime) -> None:
             # deadline stays due and is fired on a later tick.
             log.debug("Lean Coffee timer for %s waits until the room is synced", room_id)
             continue
-        async with app._room_locks[room_id]:
+        async with app.room_lock(room_id):
             try:
                 await _fire(app, room_id, now)
             except SendFailed as exc:
@@ -361,41 +360,21 @@ async def _fire(app: Impulsbot, room_id: str, now: datetime) -> None:
 # ---------------------------------------------------------------------------------- reactions
 
 
-def _reaction(event: Any) -> tuple[str, str, str] | None:
-    """(reaction event id, target event id, key) for m.reaction events in any nio shape."""
-    if isinstance(event, ReactionEvent):
-        return event.event_id, event.reacts_to, event.key
-    if isinstance(event, UnknownEvent) and event.type == "m.reaction":
-        relates = (event.source.get("content") or {}).get("m.relates_to") or {}
-        target, key = relates.get("event_id"), relates.get("key")
-        annotation = relates.get("rel_type") == "m.annotation"
-        if annotation and isinstance(target, str) and isinstance(key, str):
-            return event.event_id, target, key
-    return None
-
-
-def _redacted_id(event: Any) -> str | None:
-    if isinstance(event, RedactionEvent):
-        redacts = event.redacts or (event.source.get("content") or {}).get("redacts")
-        return redacts if isinstance(redacts, str) else None
-    return None
-
-
 async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
     """Listener: dot reactions (1️⃣2️⃣3️⃣), 👍/👎 on the extension prompt, and their removal."""
     if room_id not in _rooms(app):
         return
-    reaction = _reaction(event)
-    redacted = _redacted_id(event) if reaction is None else None
-    if reaction is None and redacted is None:
+    found = reaction(event)
+    redacted = redacted_event(event) if found is None else None
+    if found is None and redacted is None:
         return
     session = await load_session(app, room_id)
     if session is None or not session.active:
         _rooms(app).discard(room_id)
         return
     before = session.to_dict()
-    if reaction is not None:
-        reaction_id, target, key = reaction
+    if found is not None:
+        reaction_id, target, key = found.event_id, found.target, found.key
         outcome = session.on_reaction(event.sender, target, key, reaction_id)
         reply_to, txn_base, who = target, reaction_id, event.sender
     else:

@@ -48,7 +48,7 @@ async def meine_daten(ctx: Context) -> None:
     await ctx.reply(ctx.text("feedback.my_data.invite_pending", minutes=JOIN_WAIT_S // 60))
     # Opening the DM and waiting for the join needs further syncs, which this handler would
     # block: the delivery runs in the background.
-    ctx.app._spawn(_deliver_when_joined(ctx, deliver))
+    ctx.app.spawn(_deliver_when_joined(ctx, deliver))
 
 
 async def known_direct_room(ctx: Context) -> str | None:

@@ -182,7 +182,7 @@ async def run_round(
     if wait:
         await introduce_pending(app)
     else:
-        app._spawn(introduce_pending(app))
+        app.spawn(introduce_pending(app))
     placed = sum(len(group) for _, group, _ in stored)
     groups = [tuple(group) for _, group, _ in stored]
     log.info("tandem round %s: %d groups", round_key, len(groups))

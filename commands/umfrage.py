@@ -380,16 +380,26 @@ async def umfrage(ctx: Context) -> None:
     await ctx.app.store.mark_poll_open(record.id, event_id)
 
 
-async def end_command(ctx: Context, number: int | None) -> None:
+async def find_poll(
+    ctx: Context, number: int | None, *, open_only: bool, missing_key: str
+) -> PollRecord | None:
+    """The poll a command names (or the room's latest); answers the user when there is none."""
     store = ctx.app.store
     record = (
         await store.get_poll(number)
         if number
-        else await store.latest_poll(ctx.room_id, open_only=True)
+        else await store.latest_poll(ctx.room_id, open_only=open_only)
     )
     if record is None or record.room_id != ctx.room_id or record.status == "pending":
-        key = "err_vote_unknown_poll" if number else "err_vote_no_open_poll"
+        key = "err_vote_unknown_poll" if number else missing_key
         await ctx.reply(ctx.text(_T + key, number=number or ""))
+        return None
+    return record
+
+
+async def end_command(ctx: Context, number: int | None) -> None:
+    record = await find_poll(ctx, number, open_only=True, missing_key="err_vote_no_open_poll")
+    if record is None:
         return
     if record.is_closed:
         await ctx.reply(ctx.text(_T + "err_vote_closed", number=record.id))

@@ -156,7 +156,7 @@ async def form(
     if wait:
         await open_pending_rooms(app)
     else:
-        app._spawn(open_pending_rooms(app))
+        app.spawn(open_pending_rooms(app))
     return render_formation(Formation([tuple(state["members"]) for state in stored], []), t)
 
 

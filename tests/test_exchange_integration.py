@@ -165,7 +165,7 @@ async def test_two_sessions_in_two_rooms_do_not_mix(
             is_team=False,
             texts=Texts("de"),
         )
-        async with app._room_locks[first]:
+        async with app.room_lock(first):
             await leancoffee(ctx)
     await alice.ask(first, "!ping")
     assert len(alice.find(first, from_bot(bot, "Doppelt gemoppelt"))) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -48,6 +49,9 @@ class StoreBase:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        self._tx_lock = asyncio.Lock()
+        self._tx_owner: asyncio.Task[Any] | None = None
+        self._savepoints = 0
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -98,6 +102,23 @@ class StoreBase:
             done.append(name)
         return done
 
+    @staticmethod
+    def window_clauses(
+        since_ms: int | None, until_ms: int | None, room_id: str | None
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE clauses for the exports' common filters (created_at window, one room)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("created_at >= ?", since_ms),
+            ("created_at < ?", until_ms),
+            ("room_id = ?", room_id),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        return clauses, params
+
     async def personal_data(self, user_id: str) -> dict[str, Any]:
         """Everything stored about one person (``!meine-daten``), gathered from every feature.
 
@@ -124,22 +145,63 @@ class StoreBase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        else:
-            await self.db.execute("COMMIT")
+        """One atomic unit of work on the shared connection.
+
+        All coroutines share one connection, so a transaction must keep the others out: otherwise
+        their statements would land inside it (and vanish with its rollback), and a second BEGIN
+        would fail. Statements from other tasks wait until it ends; nesting in the same task uses
+        a savepoint.
+        """
+        task = asyncio.current_task()
+        if self._tx_owner is task:
+            self._savepoints += 1
+            name = f"sp{self._savepoints}"
+            await self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute(f"ROLLBACK TO {name}")
+                await self.db.execute(f"RELEASE {name}")
+                raise
+            else:
+                await self.db.execute(f"RELEASE {name}")
+            finally:
+                self._savepoints -= 1
+            return
+        async with self._tx_lock:
+            self._tx_owner = task
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                else:
+                    await self.db.execute("COMMIT")
+            finally:
+                self._tx_owner = None
+
+    async def _outside_foreign_transaction(self) -> None:
+        """Wait while another task's transaction is open (see :meth:`transaction`)."""
+        while self._tx_lock.locked() and self._tx_owner is not asyncio.current_task():
+            async with self._tx_lock:
+                pass  # released again at once: our statement is queued before anyone else's
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        await self._outside_foreign_transaction()
         return await self.db.execute(sql, tuple(params))
 
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> aiosqlite.Cursor:
+        await self._outside_foreign_transaction()
+        return await self.db.executemany(sql, [tuple(r) for r in rows])
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        await self._outside_foreign_transaction()
         async with self.db.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        await self._outside_foreign_transaction()
         async with self.db.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())

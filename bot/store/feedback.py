@@ -59,16 +59,9 @@ class FeedbackStore(StoreBase):
         """Stream feedback rows in id order without loading them all (1,000,000 rows stay flat)."""
         last_id = 0
         while True:
-            clauses, params = ["id > ?"], [last_id]
-            if since_ms is not None:
-                clauses.append("created_at >= ?")
-                params.append(since_ms)
-            if until_ms is not None:
-                clauses.append("created_at < ?")
-                params.append(until_ms)
-            if room_id is not None:
-                clauses.append("room_id = ?")
-                params.append(room_id)
+            clauses, params = self.window_clauses(since_ms, until_ms, room_id)
+            clauses.append("id > ?")
+            params.append(last_id)
             rows = await self.fetchall(
                 f"SELECT {FEEDBACK_FIELDS} FROM feedback WHERE {' AND '.join(clauses)}"
                 " ORDER BY id LIMIT ?",

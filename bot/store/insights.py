@@ -89,7 +89,7 @@ class InsightsStore(StoreBase):
             await self._count_shown(day, shown_ids)
 
     async def _count_shown(self, day: str, shown_ids: Iterable[str]) -> None:
-        await self.db.executemany(
+        await self.executemany(
             "INSERT INTO search_hits (offering_id, day, shown) VALUES (?, ?, 1)"
             " ON CONFLICT (offering_id, day) DO UPDATE SET shown = shown + 1",
             [(offering_id, day) for offering_id in dict.fromkeys(shown_ids)],

@@ -267,16 +267,8 @@ class PollStore(StoreBase):
         until_ms: int | None = None,
         room_id: str | None = None,
     ) -> AsyncIterator[PollRecord]:
-        clauses, params = ["status != 'pending'"], []
-        if since_ms is not None:
-            clauses.append("created_at >= ?")
-            params.append(since_ms)
-        if until_ms is not None:
-            clauses.append("created_at < ?")
-            params.append(until_ms)
-        if room_id is not None:
-            clauses.append("room_id = ?")
-            params.append(room_id)
+        clauses, params = self.window_clauses(since_ms, until_ms, room_id)
+        clauses.append("status != 'pending'")
         rows = await self.fetchall(
             f"SELECT {POLL_FIELDS} FROM polls WHERE {' AND '.join(clauses)} ORDER BY id", params
         )
