@@ -70,12 +70,10 @@ class Impulsbot:
         return self.config.matrix.user_id
 
     async def start(self) -> None:
-        """Open the store, run feature setup (content loading may fail loudly), log in."""
+        """Open the store, then load content (may fail loudly) while logging in."""
         await self.store.open()
-        for command in self.registry:
-            if command.setup is not None:
-                await command.setup(self)
-        await self.shell.connect()
+        setups = [c.setup(self) for c in self.registry if c.setup is not None]
+        await asyncio.gather(*setups, self.shell.connect())
 
     async def run(self) -> None:
         """Start, sync until SIGTERM/SIGINT, then finish in-flight work and close."""

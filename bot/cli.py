@@ -33,6 +33,7 @@ def _load(path: str) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import Impulsbot
+    from bot.matrix import SendFailed
 
     config = _load(args.config)
     try:
@@ -42,6 +43,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{config.content.directory}: die Inhalte haben Fehler:", file=sys.stderr)
         print(exc, file=sys.stderr)
         return 2
+    except SendFailed as exc:
+        print(f"Matrix: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

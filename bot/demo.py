@@ -150,14 +150,22 @@ async def _wait_for_greeting(user: DevUser, room_id: str) -> None:
 
 
 async def _run_script(user: DevUser, room_id: str, lines: list[str]) -> int:
+    """Send each line and print what the bot posts in answer (replies and new posts alike)."""
     for line in lines:
         print(f"[demo] {line}", flush=True)
+        seen = len(user.events)
+        await user.say(room_id, line)
         try:
-            reply = await user.ask(room_id, line, timeout=REPLY_WAIT_S)
+            answer = await user.wait_for(
+                room_id,
+                lambda e: e.sender != user.user_id and bool(body_of(e)),
+                timeout=REPLY_WAIT_S,
+                since=seen,
+            )
         except TimeoutError:
             print("  (keine Antwort)", flush=True)
             return 1
-        print(f"[Impulsbot] {body_of(reply)}\n", flush=True)
+        print(f"[Impulsbot] {body_of(answer)}\n", flush=True)
     return 0
 
 

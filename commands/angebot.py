@@ -120,8 +120,10 @@ def feature(app: Impulsbot) -> AngebotFeature:
 async def setup(app: Impulsbot) -> None:
     """Load the catalogue; problems raise CatalogueError, which stops the bot with the text."""
     directory = app.config.content.directory
-    catalogue = load_catalogue(directory, app.config.bot.language)
-    app.features[FEATURE] = AngebotFeature(catalogue, SearchIndex.build(catalogue))
+    # In a worker thread: start-up logs in to the homeserver meanwhile.
+    catalogue = await asyncio.to_thread(load_catalogue, directory, app.config.bot.language)
+    index = await asyncio.to_thread(SearchIndex.build, catalogue)
+    app.features[FEATURE] = AngebotFeature(catalogue, index)
     log.info("catalogue loaded: %d offerings from %s", len(catalogue), directory)
 
 

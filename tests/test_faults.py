@@ -169,13 +169,14 @@ def send_or_sync(method: str, path: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("faults", "matches"),
+    ("faults", "matches", "encrypted"),
     [
-        (["429", None, "502", None, "429", "429", None], is_send),
-        (["502-after", None, "502", "502-after", None], is_send),
-        (["502", None, "429", None, "502-after", None, None], send_or_sync),
+        (["429", None, "502", None, "429", "429", None], is_send, False),
+        (["502-after", None, "502", "502-after", None], is_send, False),
+        (["502", None, "429", None, "502-after", None, None], send_or_sync, False),
+        (["429", None, "502-after", None, "502", None], send_or_sync, True),
     ],
-    ids=["429-and-502", "502-after-delivery", "sync-too"],
+    ids=["429-and-502", "502-after-delivery", "sync-too", "encrypted-room"],
 )
 async def test_proxy_429_and_502_nothing_lost_nothing_doubled(
     synapse: LocalSynapse,
@@ -183,11 +184,12 @@ async def test_proxy_429_and_502_nothing_lost_nothing_doubled(
     make_user: UserFactory,
     faults: list[str | None],
     matches: Any,
+    encrypted: bool,
 ) -> None:
     async with FaultProxy(synapse.url, faults, matches=matches, retry_after_ms=150) as proxy:
         bot = await make_bot(matrix={"homeserver": proxy.url})
         alice = await make_user("alice")
-        room = await room_with_bot(alice, bot, encrypted=False)
+        room = await room_with_bot(alice, bot, encrypted=encrypted)
         commands = [await alice.say(room, f"!ping {n}") for n in range(12)]
         commands += [await alice.say(room, "!hilfe") for _ in range(3)]
         counts = await wait_answered(alice, room, commands, timeout=60)
@@ -483,14 +485,16 @@ async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
         bot.stop()
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 async def test_more_commands_than_one_sync_holds_are_all_answered(
-    make_bot: BotFactory, make_user: UserFactory
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
     # The sync filter keeps 50 timeline events per room; 70 commands while the bot is down make
-    # the next sync "limited" (gappy): the older ones must be paged in, not silently skipped.
+    # the next sync "limited" (gappy): the older ones must be paged in (and decrypted), not
+    # silently skipped.
     bot = await make_bot()
     alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+    room = await room_with_bot(alice, bot, encrypted=encrypted)
     await bot.stop()
     commands = [await alice.say(room, f"!ping {n}") for n in range(70)]
     await bot.start()
