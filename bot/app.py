@@ -147,7 +147,14 @@ class Impulsbot:
         for room_id, event in self.shell.retry_decryption():
             late[room_id].append(event)
         batches += [self._process_room(room_id, events) for room_id, events in late.items()]
+        began = time.monotonic()
         await asyncio.gather(*batches)
+        if not self.ready.is_set():
+            log.info(
+                "ready %.2f s after start (first batch processed in %.2f s)",
+                self.uptime(),
+                time.monotonic() - began,
+            )
         self.ready.set()
 
     async def _process_joined(self, room_id: str, timeline: Any) -> None:

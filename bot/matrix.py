@@ -222,9 +222,19 @@ class MatrixShell:
     async def sync_forever(self, on_sync: Callable[[SyncResponse], Awaitable[None]]) -> None:
         """Long-poll until stopped; ``on_sync`` runs before the token is persisted."""
         since = await self.store.get_value("matrix.sync_token")
-        filter_id = await self._upload_filter()
+        filter_id = await self._upload_filter(SYNC_FILTER["room"])
+        # The very first sync ever needs no history (nothing from before it is answered), and
+        # loading 50 events for each of hundreds of rooms dominates start-up.
+        first_filter = (
+            filter_id
+            if since
+            else await self._upload_filter(
+                {**SYNC_FILTER["room"], "timeline": {**SYNC_FILTER["room"]["timeline"], "limit": 1}}
+            )
+        )
         backoff = 1.0
         first = True
+        started = time.monotonic()
         while not self.stopping.is_set():
             # The first sync returns at once (no long-poll wait at start-up) and carries the full
             # state of every joined room: nio keeps no rooms across restarts, and scheduled posts
@@ -232,7 +242,7 @@ class MatrixShell:
             self._poll = asyncio.ensure_future(
                 self.client.sync(
                     timeout=0 if first else SYNC_TIMEOUT_MS,
-                    sync_filter=filter_id,
+                    sync_filter=first_filter if first else filter_id,
                     since=since,
                     full_state=first,
                 )
@@ -252,6 +262,12 @@ class MatrixShell:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 1.0
+            if first:
+                log.info(
+                    "first sync: %d joined rooms in %.2f s",
+                    len(response.rooms.join),
+                    time.monotonic() - started,
+                )
             first = False
             await self._crypto_housekeeping()
             for user_id in response.device_list.changed:
@@ -294,15 +310,15 @@ class MatrixShell:
         if self._poll is not None and not self._poll.done():
             self._poll.cancel()
 
-    async def _upload_filter(self) -> str | dict[str, Any]:
+    async def _upload_filter(self, room: dict[str, Any]) -> str | dict[str, Any]:
         response = await self.client.upload_filter(
             user_id=self.client.user_id,
             presence=SYNC_FILTER["presence"],
             account_data=SYNC_FILTER["account_data"],
-            room=SYNC_FILTER["room"],
+            room=room,
         )
         filter_id = getattr(response, "filter_id", None)
-        return filter_id if filter_id else SYNC_FILTER
+        return filter_id if filter_id else {**SYNC_FILTER, "room": room}
 
     async def sleep_unless_stopped(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
