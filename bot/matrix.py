@@ -269,7 +269,7 @@ class MatrixShell:
                     time.monotonic() - started,
                 )
             first = False
-            await self._crypto_housekeeping()
+            await crypto_housekeeping(self.client)
             for user_id in response.device_list.changed:
                 self._cross_signed.pop(user_id, None)  # new devices or new signatures
             self.since = since
@@ -277,7 +277,9 @@ class MatrixShell:
             since = response.next_batch
             await self.store.set_value("matrix.sync_token", since)
             for room_id in response.rooms.join:
-                self._room_events.pop(room_id, asyncio.Event()).set()
+                waiting = self._room_events.pop(room_id, None)
+                if waiting is not None:
+                    waiting.set()
 
     async def fill_gap(self, room_id: str, prev_batch: str | None) -> list[Any]:
         """Events a limited ("gappy") sync left out, oldest first.
@@ -334,17 +336,6 @@ class MatrixShell:
         return room_id in self.client.rooms
 
     # ----------------------------------------------------------------- encryption
-
-    async def _crypto_housekeeping(self) -> None:
-        client = self.client
-        with contextlib.suppress(LocalProtocolError):
-            await client.send_to_device_messages()
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
 
     async def _prepare_encrypted_send(self, room_id: str) -> None:
         """Know every member and their current devices before deciding who gets the room key.
@@ -594,6 +585,18 @@ class MatrixShell:
 def _decided(device: OlmDevice) -> bool:
     """Whether a trust decision was already made for this device (under any policy)."""
     return bool(device.verified or device.blacklisted or device.ignored)
+
+
+async def crypto_housekeeping(client: AsyncClient) -> None:
+    """What every E2E client does after a sync: send queued to-device messages, keep keys fresh."""
+    with contextlib.suppress(LocalProtocolError):
+        await client.send_to_device_messages()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
 
 
 def _is_transient(response: object) -> bool:

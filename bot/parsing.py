@@ -70,11 +70,3 @@ def split_args(args: str) -> list[str]:
     if closing is not None or in_token:
         tokens.append("".join(current))
     return tokens
-
-
-def first_word(args: str) -> tuple[str, str]:
-    """``"details foo bar"`` → ("details", "foo bar"); subcommand dispatch helper."""
-    parts = args.split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1].strip() if len(parts) > 1 else ""

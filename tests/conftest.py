@@ -20,6 +20,10 @@ from bot.devclient import DevUser
 from bot.devserver import LocalSynapse
 
 REPO = Path(__file__).resolve().parent.parent
+# Every feature's integration tests run once in a plain and once in an encrypted room.
+PLAIN_AND_ENCRYPTED = pytest.mark.parametrize(
+    "encrypted", [False, True], ids=["plain", "encrypted"]
+)
 _names = itertools.count(1)
 
 

@@ -11,11 +11,16 @@ from bot.app import Impulsbot
 from bot.catalogue import CatalogueError
 from bot.config import load_config
 from bot.devclient import body_of, content_of, html_of
-from tests.conftest import REPO, BotFactory, UserFactory, room_with_bot, write_config
+from tests.conftest import (
+    PLAIN_AND_ENCRYPTED,
+    REPO,
+    BotFactory,
+    UserFactory,
+    room_with_bot,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
-
-BOTH = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 
 
 def copy_content(tmp_path: Path) -> Path:
@@ -25,7 +30,7 @@ def copy_content(tmp_path: Path) -> Path:
     return target
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_search_pages_details_overview_and_filters(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

@@ -7,18 +7,16 @@ import asyncio
 import pytest
 
 from bot.devclient import body_of, content_of, html_of
-from tests.conftest import BotFactory, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
-
-BOTH = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 
 
 def from_bot(bot_id: str):
     return lambda event: event.sender == bot_id and bool(body_of(event))
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_invite_join_greeting_once(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
@@ -40,7 +38,7 @@ async def test_invite_join_greeting_once(
     )
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_help_lists_commands_and_details(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
@@ -57,7 +55,7 @@ async def test_help_lists_commands_and_details(
     assert "&lt;b&gt;quatsch" in html_of(unknown)
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_unknown_command_hint_and_html_escaped(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
@@ -101,7 +99,7 @@ async def test_plain_messages_notices_and_edits_are_ignored(
     assert [e for e in answers if "Pong" in body_of(e)] == [marker]
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_command_sent_as_reply_still_parses(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
@@ -171,7 +169,7 @@ async def test_restart_does_not_replay_old_commands(
     assert len(alice.replies(room, first)) == 1
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_commands_sent_while_down_are_answered_once(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

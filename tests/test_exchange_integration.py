@@ -21,11 +21,9 @@ from bot.i18n import Texts
 from commands.leancoffee import COMMAND, fire_timers, leancoffee, load_session
 from commands.tandem import run_round
 from commands.wol import send_reminders
-from tests.conftest import BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
-
-BOTH = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 
 
 def from_bot(bot: RunningBot, text: str) -> Any:
@@ -49,7 +47,7 @@ async def answer(user: DevUser, room: str, command: str, text: str) -> Any:
     return await user.wait_for(room, lambda e: replies_to(e) == event_id and text in body_of(e))
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_complete_lean_coffee(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

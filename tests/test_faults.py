@@ -29,6 +29,7 @@ from bot.config import load_config
 from bot.devclient import DevUser, body_of
 from bot.devserver import LocalSynapse
 from tests.conftest import (
+    PLAIN_AND_ENCRYPTED,
     REPO,
     BotFactory,
     RunningBot,
@@ -485,7 +486,7 @@ async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
         bot.stop()
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+@PLAIN_AND_ENCRYPTED
 async def test_more_commands_than_one_sync_holds_are_all_answered(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

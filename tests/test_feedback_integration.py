@@ -19,11 +19,10 @@ from bot.devclient import DevUser, body_of, content_of, html_of
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from commands.feedback import purge_expired_feedback
-from tests.conftest import BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
 
-BOTH = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 KEY = "integration-test-key-0123456789"
 
 
@@ -83,7 +82,7 @@ async def cli(*args: str) -> int:
     return await asyncio.to_thread(main, list(args))
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_feedback_in_room_stored_confirmed_and_exported(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool, tmp_path: Path
 ) -> None:
@@ -168,7 +167,7 @@ async def test_feedback_in_dm_anonymous_rating_and_rate_limit(
     ]
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_export_upload_for_team_in_dm_and_refusals(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

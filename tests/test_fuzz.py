@@ -109,7 +109,6 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "parse_command": lambda s: parsing.parse_command(s, "!"),
     "parse_command_long_prefix": lambda s: parsing.parse_command(s, "bot"),
     "split_args": parsing.split_args,
-    "first_word": parsing.first_word,
     "strip_reply_fallback": parsing.strip_reply_fallback,
     "poll": polls.parse_poll_command,
     "vote": polls.parse_vote_command,

@@ -16,11 +16,10 @@ from nio import Api, RoomSendResponse
 from bot.devclient import DevUser, body_of, content_of, html_of
 from bot.schedule import local_slot, slot_key
 from commands.impuls import feature, from_ms, process_subscription, run_due, to_ms
-from tests.conftest import BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
 
-BOTH = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 UTC = dt.UTC
 
 
@@ -118,7 +117,7 @@ async def test_subscribe_plan_permissions_and_bad_input(
     assert await bot.app.store.get_impulse_subscription(room) is None
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_post_now_feedback_redaction_and_repeat(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
@@ -248,7 +247,7 @@ async def test_missed_slots_catch_up_once_or_skip(
     assert sub is not None and from_ms(sub.next_due_ms or 0) == days_later(slot, 2, app)
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_crash_around_sending_posts_each_slot_exactly_once(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.devclient import DevUser, body_of, content_of
 from commands.angebot import send_digest
-from tests.conftest import BotFactory, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ async def join_all(owner: DevUser, room: str, *others: DevUser) -> None:
         await user.join(room)
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+@PLAIN_AND_ENCRYPTED
 async def test_gap_shows_for_team_in_dm_only_and_hides_small_groups(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:

@@ -14,11 +14,9 @@ from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
 from commands.umfrage import end_poll
-from tests.conftest import BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
-
-BOTH = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 
 
 def event_type(event: Any) -> str:
@@ -72,7 +70,7 @@ async def stored_votes(bot: RunningBot, record: PollRecord, count: int) -> None:
     await eventually(check)
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_native_and_typed_votes_are_counted_together_and_end_once(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
@@ -134,7 +132,7 @@ async def test_native_and_typed_votes_are_counted_together_and_end_once(
     assert len(alice.find(room, of_type(bot, POLL_END))) == 1
 
 
-@BOTH
+@PLAIN_AND_ENCRYPTED
 async def test_votes_sent_while_the_bot_is_down_still_count(
     make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
