@@ -7,14 +7,18 @@ import sys
 from pathlib import Path
 
 from bot.catalogue import check_content, load_catalogue
+from bot.catalogue_review import review
 from bot.config import load_config
+from bot.i18n import Texts
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("catalogue", help="den Angebotskatalog (content/) prüfen")
     actions = parser.add_subparsers(dest="catalogue_command", required=True, metavar="AKTION")
     check = actions.add_parser(
-        "check", help="angebote.yaml und synonyme.yaml prüfen (Exit-Code 1 bei Problemen)"
+        "check",
+        help="angebote.yaml und synonyme.yaml prüfen (Exit-Code 1 bei Problemen); "
+        "Pflegehinweise wie fehlende Links werden nur gemeldet",
     )
     check.add_argument(
         "directory",
@@ -47,5 +51,19 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{folder}: {len(problems)} {noun} gefunden.", file=sys.stderr)
         return 1
     catalogue = load_catalogue(folder, lang)
-    print(f"{len(catalogue)} Angebote, {len(catalogue.synonyms)} Synonymgruppen: OK")
+    hints = review(catalogue, lang)
+    t = Texts(lang)
+    if hints:
+        print(t("angebot.hint.heading", count=len(hints)).plain)
+        for hint in hints:
+            print(hint)
+        summary = t(
+            "angebot.hint.summary",
+            entries=len(catalogue),
+            groups=len(catalogue.synonyms),
+            count=len(hints),
+        ).plain
+        print(summary)
+    else:
+        print(f"{len(catalogue)} Angebote, {len(catalogue.synonyms)} Synonymgruppen: OK")
     return 0

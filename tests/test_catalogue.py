@@ -326,3 +326,107 @@ def test_cli_check_takes_the_directory_from_the_config(
     )
     assert main(["catalogue", "check", "--config", str(config)]) == 1
     assert "keine Einträge" in capsys.readouterr().out
+
+
+# --- editorial hints (reported, but the check still passes) -------------------------------------
+
+
+def hint_entry(entry_id: str, titel: str, anbieter: str, themen: str, link: str | None) -> str:
+    text = VALID_ENTRY.replace("jhp-grundlagen", entry_id)
+    text = text.replace("titel: Grundlagen der Jugendhilfeplanung", f"titel: {titel}")
+    text = text.replace("anbieter: Landesjugendamt", f"anbieter: {anbieter}")
+    text = text.replace("[Jugendhilfeplanung, Beteiligung]", themen)
+    link_line = "  link: https://example.org/jhp\n"
+    return text.replace(link_line, f"  link: {link}\n" if link else "")
+
+
+def test_review_reports_missing_links_homepages_duplicates_and_thin_topics(
+    tmp_path: Path,
+) -> None:
+    from bot.catalogue_review import review
+
+    write(
+        tmp_path,
+        "angebote.yaml",
+        hint_entry("ohne-link", "Kurs A", "Akademie", "[planung, beteiligung]", None)
+        + hint_entry("startseite", "Kurs B", "Akademie", "[planung, beteiligung]", "https://a.de/")
+        + hint_entry(
+            "doppelt", "kurs  a", "AKADEMIE", "[Planung, beteiligung, selten]", "https://a.de/x"
+        )
+        + hint_entry("ohne-pfad", "Kurs C", "Verband", "[zwei, zwei-mal]", "http://b.de")
+        + hint_entry("tief", "Kurs D", "Verband", "[zwei]", "https://b.de/?seite=kurs"),
+    )
+    assert review(load_catalogue(tmp_path)) == [
+        "angebote.yaml, Eintrag 1 (id: ohne-link): kein Link angegeben – bitte die geprüfte Seite"
+        " des Angebots ergänzen.",
+        "angebote.yaml, Eintrag 2 (id: startseite): Link führt nur auf die Startseite"
+        " (https://a.de/) – bitte die Seite des konkreten Angebots verlinken.",
+        "angebote.yaml, Eintrag 4 (id: ohne-pfad): Link führt nur auf die Startseite"
+        " (http://b.de) – bitte die Seite des konkreten Angebots verlinken.",
+        "angebote.yaml, Eintrag 3 (id: doppelt): Anbieter und Titel doppelt („AKADEMIE“ –"
+        " „kurs  a“), wie Eintrag 1 (id: ohne-link).",
+        "angebote.yaml: Thema „selten“ hat nur einen Eintrag (doppelt) – empfohlen sind"
+        " mindestens 3; vorhandenes Thema nutzen oder weitere Angebote ergänzen.",
+        "angebote.yaml: Thema „zwei“ hat nur 2 Einträge (ohne-pfad, tief) – empfohlen sind"
+        " mindestens 3; vorhandenes Thema nutzen oder weitere Angebote ergänzen.",
+        "angebote.yaml: Thema „zwei-mal“ hat nur einen Eintrag (ohne-pfad) – empfohlen sind"
+        " mindestens 3; vorhandenes Thema nutzen oder weitere Angebote ergänzen.",
+    ]
+
+
+def test_review_is_empty_for_a_tidy_catalogue(tmp_path: Path) -> None:
+    from bot.catalogue_review import review
+
+    write(
+        tmp_path,
+        "angebote.yaml",
+        "".join(
+            hint_entry(f"kurs-{n}", f"Kurs {n}", "Akademie", "[planung]", f"https://a.de/kurs-{n}")
+            for n in range(3)
+        ),
+    )
+    assert review(load_catalogue(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("link", "bare"),
+    [
+        ("https://www.kgst.de/", True),
+        ("https://difu.de", True),
+        ("https://a.de/#start", False),
+        ("https://a.de/seminare", False),
+        ("https://a.de/?id=3", False),
+    ],
+)
+def test_bare_homepage_means_no_path_query_or_fragment(link: str, bare: bool) -> None:
+    from bot.catalogue_review import is_bare_homepage
+
+    assert is_bare_homepage(link) is bare
+
+
+def test_review_hints_can_be_worded_in_english(tmp_path: Path) -> None:
+    from bot.catalogue_review import review
+
+    write(tmp_path, "angebote.yaml", hint_entry("x", "Kurs", "A", "[planung]", None))
+    hints = review(load_catalogue(tmp_path), lang="en")
+    assert hints[0] == (
+        "angebote.yaml, entry 1 (id: x): no link given – please add the checked page of the"
+        " offering."
+    )
+    assert "topic “planung” has only one entry (x)" in hints[1]
+
+
+def test_cli_check_lists_hints_but_still_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    write(tmp_path, "angebote.yaml", hint_entry("x", "Kurs", "A", "[planung]", "https://a.de"))
+    assert main(["catalogue", "check", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Hinweise zur Pflege (2):"
+    assert lines[1].startswith(
+        "angebote.yaml, Eintrag 1 (id: x): Link führt nur auf die Startseite"
+    )
+    assert lines[2].startswith("angebote.yaml: Thema „planung“ hat nur einen Eintrag (x)")
+    assert lines[3] == "1 Angebote, 0 Synonymgruppen: OK – 2 Hinweise zur Pflege (siehe oben)"
