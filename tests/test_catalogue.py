@@ -430,3 +430,36 @@ def test_cli_check_lists_hints_but_still_passes(
     )
     assert lines[2].startswith("angebote.yaml: Thema „planung“ hat nur einen Eintrag (x)")
     assert lines[3] == "1 Angebote, 0 Synonymgruppen: OK – 2 Hinweise zur Pflege (siehe oben)"
+
+
+# --- held-out evaluation set (tests/search_eval.yaml): shape only, never search results ---------
+
+EVAL_ROLES = {
+    "jugendhilfeplanung",
+    "sozialplanung",
+    "ratsmitglied",
+    "hauptamtsleitung",
+    "quartiersmanagement",
+    "digitallotse",
+    "personalentwicklung",
+}
+
+
+def test_search_eval_set_has_the_agreed_shape_and_refers_to_shipped_offerings() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    data = yaml.safe_load((root / "tests" / "search_eval.yaml").read_text(encoding="utf-8"))
+    assert set(data) == {"queries"}
+    queries = data["queries"]
+    catalogue = load_catalogue(root / "content")
+    assert len(queries) >= 150
+    assert sum(1 for q in queries if not q["relevant"]) >= 30
+    assert {q["role"] for q in queries} == EVAL_ROLES
+    assert len({q["query"] for q in queries}) == len(queries), "a query is listed twice"
+    for q in queries:
+        assert set(q) == {"role", "query", "relevant"}, q
+        assert q["query"].strip(), q
+        for offering_id, grade in q["relevant"].items():
+            assert catalogue.get(offering_id) is not None, (q["query"], offering_id)
+            assert grade in (1, 2), (q["query"], offering_id)
