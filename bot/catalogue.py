@@ -64,6 +64,8 @@ class Offering(BaseModel):
     dauer: Text | None = None
     beschreibung: Text
     link: str | None = None
+    # A bare homepage is fine when the site itself is the offering (a tool, a network).
+    startseite_ist_angebot: bool = False
 
     @field_validator("id")
     @classmethod

@@ -28,7 +28,7 @@ def review(catalogue: Catalogue, lang: str = DEFAULT_LANGUAGE) -> list[str]:
     for number, entry in enumerate(entries, start=1):
         if entry.link is None:
             hints.append(_hint(t, number, entry, "angebot.hint.no_link"))
-        elif is_bare_homepage(entry.link):
+        elif is_bare_homepage(entry.link) and not entry.startseite_ist_angebot:
             hints.append(_hint(t, number, entry, "angebot.hint.homepage", link=entry.link))
     hints.extend(_duplicates(t, entries))
     hints.extend(_thin_topics(t, entries))

@@ -463,3 +463,20 @@ def test_search_eval_set_has_the_agreed_shape_and_refers_to_shipped_offerings() 
         for offering_id, grade in q["relevant"].items():
             assert catalogue.get(offering_id) is not None, (q["query"], offering_id)
             assert grade in (1, 2), (q["query"], offering_id)
+
+
+def test_homepage_declared_as_the_offering_is_no_hint(tmp_path: Path) -> None:
+    from bot.catalogue_review import review
+
+    entry = hint_entry("werkzeug", "Werkzeug", "Verein", "[planung]", "https://tool.de/")
+    write(
+        tmp_path,
+        "angebote.yaml",
+        entry.replace(
+            "  link: https://tool.de/\n",
+            "  link: https://tool.de/\n  startseite_ist_angebot: true\n",
+        ),
+    )
+    assert not [hint for hint in review(load_catalogue(tmp_path)) if "Startseite" in hint]
+    write(tmp_path, "angebote.yaml", entry)
+    assert [hint for hint in review(load_catalogue(tmp_path)) if "Startseite" in hint]
