@@ -59,12 +59,14 @@ class Ledger:
         self.start_id = start_id
         self.sent: list[tuple[DevUser, str, str, dict[str, Any]]] = []  # user, room, id, content
 
-    async def respond(self, user: DevUser, room: str, *answers: str) -> str:
-        content = {
-            "m.relates_to": {"rel_type": "m.reference", "event_id": self.start_id},
-            POLL_RESPONSE: {"answers": list(answers)},
-        }
-        event_id = await user.send(room, POLL_RESPONSE, content)
+    async def respond(self, user: DevUser, room: str, *answers: str, stable: bool = False) -> str:
+        relates = {"rel_type": "m.reference", "event_id": self.start_id}
+        if stable:
+            event_type, content = "m.poll.response", {"m.selections": list(answers)}
+        else:
+            event_type, content = POLL_RESPONSE, {POLL_RESPONSE: {"answers": list(answers)}}
+        content["m.relates_to"] = relates
+        event_id = await user.send(room, event_type, content)
         self.sent.append((user, room, event_id, content))
         return event_id
 
@@ -189,6 +191,47 @@ async def test_poll_started_in_element_is_counted_ended_and_exported_like_elemen
     assert [r["answer"] for r in mine] == answers
     assert [r["count"] for r in mine] == [expected[i] for i in ids]
     assert {r["origin"] for r in mine} == {"Element"} and {r["typed_count"] for r in mine} == {0}
+
+
+@PLAIN_AND_ENCRYPTED
+async def test_poll_in_the_stable_form_is_recorded_and_counted(
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+) -> None:
+    bot = await make_bot()
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    room = await group_room(alice, bob, bot, encrypted)
+
+    def text(body: str) -> list[dict[str, str]]:
+        return [{"mimetype": "text/plain", "body": body}]
+
+    content = {
+        "m.text": text("Ort? 1. Rathaus 2. Online"),
+        "m.poll": {
+            "kind": "m.poll.disclosed",
+            "max_selections": 1,
+            "question": {"m.text": text("Ort?")},
+            "answers": [
+                {"m.id": "rathaus", "m.text": text("Rathaus")},
+                {"m.id": "online", "m.text": text("Online")},
+            ],
+        },
+    }
+    start_id = await alice.send(room, "m.poll.start", content)
+    record = await recorded(bot, start_id)
+    assert record.origin == "element" and record.poll.answer_ids == ("rathaus", "online")
+    ledger = Ledger(start_id)
+    await ledger.respond(bob, room, "online", stable=True)
+    await ledger.respond(alice, room, "rathaus", stable=True)
+    await ledger.respond(alice, room, "online", stable=True)
+    await responses_stored(bot, record, 3)
+    result = body_of(await bob.ask(room, f"!ergebnis {record.id}"))
+    expected = await ledger.reference(["rathaus", "online"], None)
+    assert element_counts(result, ["Rathaus", "Online"]) == [
+        expected["rathaus"],
+        expected["online"],
+    ]
+    assert expected == {"rathaus": 0, "online": 2}
 
 
 @PLAIN_AND_ENCRYPTED

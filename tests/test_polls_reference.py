@@ -42,7 +42,7 @@ def reference_count(
             newest[event["sender"]] = (ts, position, event["content"])
     counts = dict.fromkeys(answer_ids, 0)
     for _, _, content in newest.values():
-        chosen = None
+        chosen = content.get("m.selections")  # stable form
         for block_key in RESPONSE_KEYS:
             if isinstance(content.get(block_key), dict):
                 chosen = content[block_key].get("answers")
