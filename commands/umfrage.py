@@ -17,6 +17,7 @@ from urllib.parse import quote
 from bot.context import Context
 from bot.pollkit.live import (
     CLOSE_CHECK_SECONDS,
+    RETENTION_EVERY_SECONDS,
     bot_may_end,
     close_due_polls,
     current_result,
@@ -25,6 +26,7 @@ from bot.pollkit.live import (
     may_redact,
     member_count,
     on_event,
+    purge_expired_poll_votes,
     reconcile,
     results_message,
     state,
@@ -217,5 +219,8 @@ COMMAND = Command(
     german="umfrage",
     handler=umfrage,
     listener=on_event,
-    jobs=(Job(CLOSE_CHECK_SECONDS, close_due_polls),),
+    jobs=(
+        Job(CLOSE_CHECK_SECONDS, close_due_polls),
+        Job(RETENTION_EVERY_SECONDS, purge_expired_poll_votes),
+    ),
 )

@@ -102,3 +102,71 @@ def test_huge_poll_numbers_are_refused_with_the_range(args: str) -> None:
     assert caught.value.key == "umfrage.err_vote_poll_number_range"
     assert caught.value.params["max"] == MAX_POLL_NUMBER
     assert parse_vote_command(f"{MAX_POLL_NUMBER} 1").poll_number == MAX_POLL_NUMBER
+
+
+# --- store: polls from Element, frozen typed votes, personal data, retention -------------------
+
+
+@pytest.fixture
+async def store(tmp_path):  # type: ignore[no-untyped-def]
+    from bot.store import Store
+
+    async with Store(tmp_path / "data" / "impulsbot.db") as opened:
+        yield opened
+
+
+def _new(room: str, event_id: str, creator: str = "@ann:x") -> object:
+    from bot.store.polls import NewPoll
+
+    return NewPoll(room, creator, event_id, POLL, "de", 1_000, None)
+
+
+async def test_element_poll_is_recorded_once_open_and_numbered(store) -> None:  # type: ignore[no-untyped-def]
+    first = await store.record_poll_start(_new("!r:x", "$s1"), "$s1", origin="element")
+    again = await store.record_poll_start(_new("!r:x", "$s1"), "$s1", origin="element")
+    assert again.id == first.id and first.is_open and first.origin == "element"
+    assert not first.started_by_bot and first.start_event_id == "$s1"
+    assert (await store.latest_poll("!r:x", open_only=True)).id == first.id  # type: ignore[union-attr]
+    wol = await store.record_poll_start(_new("!r:x", "$s2"), "$s2", origin="wol")
+    assert wol.started_by_bot and wol.id == first.id + 1
+
+
+async def test_typed_votes_are_stored_apart_and_frozen_apart(store) -> None:  # type: ignore[no-untyped-def]
+    record = await store.record_poll_start(_new("!r:x", "$s"), "$s", origin="element")
+    await store.add_poll_response(record.id, Vote("@a:x", 5, ("a1",), "$n1"))
+    await store.add_poll_response(record.id, Vote("@b:x", 6, ("a2",), "$t1", typed=True))
+    votes = await store.poll_votes(record.id)
+    assert [v.typed for v in votes] == [False, True]
+    result = split_tally(POLL, votes)
+    await store.begin_poll_end(record.id, 10)
+    await store.set_poll_end_event(record.id, "$end", 12)
+    ending = await store.get_poll(record.id)
+    assert ending.ended_at == 12 and ending.end_event_id == "$end"
+    await store.finish_poll_end(
+        record.id, None, result.element.counts, 1, result.typed.counts, result.typed.voters
+    )
+    ended = await store.get_poll(record.id)
+    assert ended.status == "ended" and ended.end_event_id == "$end"
+    assert ended.final_counts == {"a1": 1, "a2": 0, "a3": 0}
+    assert ended.final_typed_counts == {"a1": 0, "a2": 1, "a3": 0}
+    assert ended.final_typed_voters == 1
+
+
+async def test_element_poll_creators_and_voters_are_personal_data_and_retention_applies(
+    store,  # type: ignore[no-untyped-def]
+) -> None:
+    record = await store.record_poll_start(_new("!r:x", "$s", "@ann:x"), "$s", origin="element")
+    await store.add_poll_response(record.id, Vote("@ann:x", 5, ("a1",), "$n1"))
+    await store.add_poll_response(record.id, Vote("@bob:x", 6, ("a2",), "$t1", typed=True))
+    data = await store.personal_data_polls("@ann:x")
+    assert data["polls_created"][0]["question"] == "Wann?"
+    assert data["poll_votes"][0]["source"] == "native"
+    assert (await store.personal_data_polls("@bob:x"))["poll_votes"][0]["source"] == "text"
+    assert await store.delete_poll_votes_before(10**13) == 0  # still open: nothing goes
+    await store.begin_poll_end(record.id, 100)
+    await store.finish_poll_end(record.id, "$e", {"a1": 1}, 1, {"a2": 1}, 1)
+    assert await store.delete_poll_votes_before(100) == 0  # ended at 100, not before
+    assert await store.delete_poll_votes_before(101) == 2
+    assert await store.personal_data_polls("@ann:x") == {}
+    assert await store.personal_data_polls("@bob:x") == {}
+    assert (await store.get_poll(record.id)).final_typed_counts == {"a2": 1}

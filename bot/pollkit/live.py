@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _T = "umfrage."
 CLOSE_CHECK_SECONDS = 5.0
+RETENTION_EVERY_SECONDS = 3600.0
 RECONCILE_SECONDS = 30.0  # a missed response is repaired within a minute
 RELATIONS_PAGE_SIZE = 100
 RELATIONS_MAX_PAGES = 50  # 5,000 responses: far beyond any room, and never an endless loop
@@ -378,6 +379,15 @@ async def end_poll(
     )
     log.info("poll %s in %s ended", ended.id, ended.room_id)
     return end_event_id
+
+
+async def purge_expired_poll_votes(app: Impulsbot, now: datetime) -> int:
+    """Job: retention (``privacy.retention_days``) for identified votes of ended polls."""
+    days = app.config.privacy.retention_days
+    deleted = await app.store.delete_poll_votes_before(to_ms(now) - days * 86_400_000)
+    if deleted:
+        log.info("retention: deleted %d poll votes of polls ended over %d days ago", deleted, days)
+    return deleted
 
 
 async def close_due_polls(app: Impulsbot, now: datetime) -> None:

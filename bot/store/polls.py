@@ -372,6 +372,23 @@ class PollStore(StoreBase):
             ]
         return result
 
+    async def delete_poll_votes_before(self, cutoff_ms: int) -> int:
+        """Retention: who voted how in polls that ended before ``cutoff_ms`` (ms) goes; the
+        frozen sums stay, and the polls lose their creator. Returns the number of votes."""
+        ended = "SELECT id FROM polls WHERE status = 'ended' AND ended_at < ?"
+        async with self.transaction():
+            votes = await self.execute(
+                f"DELETE FROM poll_responses WHERE poll_id IN ({ended})", (cutoff_ms,)
+            )
+            await self.execute(
+                f"DELETE FROM poll_anonymous_voters WHERE poll_id IN ({ended})", (cutoff_ms,)
+            )
+            await self.execute(
+                "UPDATE polls SET creator = NULL WHERE status = 'ended' AND ended_at < ?",
+                (cutoff_ms,),
+            )
+        return votes.rowcount
+
     async def forget_user_polls(self, user_id: str) -> dict[str, int]:
         """Delete someone's identified votes and unlink the polls they started.
 
