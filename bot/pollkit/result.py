@@ -38,17 +38,19 @@ class PollResult:
 def element_voters(poll: Poll, votes: Iterable[Vote], end_ts: int | None = None) -> set[str]:
     """People whose counted native response selects at least one answer."""
     native = (v for v in votes if not v.typed)
+    valid_ids = frozenset(poll.answer_ids)
     return {
         sender
         for sender, vote in latest_votes(native, end_ts).items()
-        if effective_selection(poll, vote)
+        if effective_selection(poll, vote, valid_ids)
     }
 
 
 def split_tally(poll: Poll, votes: Iterable[Vote], *, end_ts: int | None = None) -> PollResult:
     """Element's count and the typed addition, both up to ``end_ts`` (the end event's time)."""
     ordered = list(votes)
-    element = tally(poll, (v for v in ordered if not v.typed), end_ts=end_ts)
-    in_element = element_voters(poll, ordered, end_ts)
+    native = [v for v in ordered if not v.typed]
+    element = tally(poll, native, end_ts=end_ts)
+    in_element = element_voters(poll, native, end_ts)
     typed = (v for v in ordered if v.typed and v.sender not in in_element)
     return PollResult(element, tally(poll, typed, end_ts=end_ts))
