@@ -152,6 +152,11 @@ async def test_poll_started_in_element_is_counted_ended_and_exported_like_elemen
     record = await recorded(bot, start_id)
     assert record.origin == "element" and record.creator == alice.user_id and record.is_open
     assert [a.text for a in record.poll.answers] == answers
+    note = await alice.wait_for(
+        room, lambda e: e.sender == bot.user_id and "zähle ich" in body_of(e)
+    )
+    assert content_of(note)["m.relates_to"]["event_id"] == start_id
+    assert f"!abstimmen {record.id} <Nummer der Antwort>" in body_of(note)
 
     ledger = Ledger(start_id)
     await ledger.respond(bob, room, ids[0])

@@ -171,6 +171,26 @@ async def record_start(
     return record
 
 
+async def _announce_number(app: Impulsbot, record: PollRecord) -> None:
+    """Tell the poll's thread its number: clients without poll support can vote by command."""
+    assert record.start_event_id is not None
+    texts = await app.room_texts(record.room_id)
+    message = texts(_T + "element_poll_note", number=record.id, prefix=app.config.bot.prefix)
+    content = {**message_content(message), "msgtype": "m.notice"}
+    content["m.relates_to"] = {
+        "rel_type": "m.thread",
+        "event_id": record.start_event_id,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": record.start_event_id},
+    }
+    try:
+        await app.shell.send(
+            record.room_id, "m.room.message", content, txn_id("poll-note", record.start_event_id)
+        )
+    except SendFailed as exc:
+        log.warning("could not announce poll %s: %s", record.id, exc)
+
+
 async def ingest(
     app: Impulsbot,
     room_id: str,
@@ -185,18 +205,20 @@ async def ingest(
     if sender == app.user_id:
         return
     if event_type in START_TYPES:
-        known = await app.store.poll_by_start_event(event_id)
-        if known is None:
-            await record_start(
-                app,
-                room_id,
-                content,
-                event_type,
-                creator=sender,
-                ts=ts,
-                event_id=event_id,
-                origin="element",
-            )
+        if await app.store.poll_by_start_event(event_id) is not None:
+            return
+        record = await record_start(
+            app,
+            room_id,
+            content,
+            event_type,
+            creator=sender,
+            ts=ts,
+            event_id=event_id,
+            origin="element",
+        )
+        if record is not None:
+            await _announce_number(app, record)
     elif event_type in RESPONSE_TYPES:
         response = parse_response(event_type, content)
         if response is None:
