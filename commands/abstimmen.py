@@ -56,9 +56,9 @@ async def _find_poll(ctx: Context, command: VoteCommand) -> PollRecord | None:
     if record.poll.anonymous and not ctx.is_direct:
         await ctx.reply(ctx.text(_T + "err_vote_anonymous_public", number=record.id))
         return None
-    # A vote typed after the deadline but read late (bot was down) must not be called counted.
-    too_late = record.closes_at is not None and ctx.incoming.timestamp_ms > record.closes_at
-    if record.is_closed or too_late:
+    # No cut-off at --dauer here: like a native response, a typed vote counts while no end
+    # event is out (its timestamp then precedes the end event's, the cut-off for both).
+    if record.is_closed:
         await ctx.reply(ctx.text(_T + "err_vote_closed", number=record.id))
         return None
     return record
