@@ -20,18 +20,15 @@ from bot.pollkit.live import (
     RETENTION_EVERY_SECONDS,
     bot_may_end,
     close_due_polls,
-    current_result,
-    current_tally,
     end_poll,
     may_redact,
-    member_count,
     on_event,
     purge_expired_poll_votes,
     reconcile,
-    results_message,
     state,
     to_ms,
 )
+from bot.pollkit.view import current_result, current_tally, member_count, results_message
 from bot.polls import (
     MAX_POLL_NUMBER,
     POLL_START,

@@ -18,8 +18,8 @@ from bot.config import Config
 from bot.export import Column, ExportError, export_window, write_export
 from bot.exports import ExportOptions
 from bot.i18n import Texts
-from bot.pollkit.live import stored_result
 from bot.pollkit.result import PollResult
+from bot.pollkit.view import stored_result
 from bot.polls import Tally
 from bot.store import Store
 from bot.store.polls import PollRecord

@@ -12,27 +12,25 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from nio import Event, MegolmEvent, RedactionEvent
 
-from bot.i18n import Message, Texts, join
+from bot.i18n import join
 from bot.matrix import SendFailed, txn_id
-from bot.pollkit.result import PollResult, split_tally
+from bot.pollkit.view import current_result, results_message
 from bot.polls import (
     END_TYPES,
     POLL_END,
     RESPONSE_TYPES,
     START_TYPES,
-    Tally,
     build_end_content,
     message_content,
     parse_end,
     parse_response,
     parse_start,
-    render_results,
 )
 from bot.store.polls import NewPoll, PollRecord
 
@@ -47,7 +45,6 @@ RETENTION_EVERY_SECONDS = 3600.0
 RECONCILE_SECONDS = 30.0  # a missed response is repaired within a minute
 RELATIONS_PAGE_SIZE = 100
 RELATIONS_MAX_PAGES = 50  # 5,000 responses: far beyond any room, and never an endless loop
-LATE_END_MS = 60_000  # an end this much after --dauer is reported as late
 _RELATED_TYPES = RESPONSE_TYPES | END_TYPES
 
 
@@ -57,15 +54,6 @@ def to_ms(moment: datetime) -> int:
 
 def state(app: Impulsbot) -> dict[str, Any]:
     return app.features.setdefault("polls", {})
-
-
-def member_count(app: Impulsbot, room_id: str) -> int | None:
-    """Joined members without the bot, for the turnout line; None when unknown."""
-    room = app.shell.client.rooms.get(room_id)
-    if room is None:
-        return None
-    count = room.joined_count - 1
-    return count if count > 0 else None
 
 
 def may_redact(app: Impulsbot, room_id: str, user_id: str) -> bool:
@@ -81,69 +69,6 @@ def bot_may_end(app: Impulsbot, record: PollRecord) -> bool:
         return True
     room = app.shell.client.rooms.get(record.room_id)
     return room is not None and bool(room.power_levels.can_user_redact(app.user_id))
-
-
-# --- counting -------------------------------------------------------------------------------------
-
-
-async def current_result(app: Impulsbot, record: PollRecord) -> PollResult:
-    """Element's count and the typed addition; frozen once ended, live while open."""
-    return await stored_result(app.store, record)
-
-
-async def stored_result(store: Any, record: PollRecord) -> PollResult:
-    poll = record.poll
-    if poll.anonymous:
-        counts, voters = await store.anonymous_counts(record.id)
-        return PollResult.element_only(Tally.from_counts(poll, counts, voters))
-    if record.status == "ended" and record.final_counts is not None:
-        element = Tally.from_counts(poll, record.final_counts, record.final_voters or 0)
-        typed = Tally.from_counts(
-            poll, record.final_typed_counts or {}, record.final_typed_voters or 0
-        )
-        return PollResult(element, typed)
-    return split_tally(poll, await store.poll_votes(record.id), end_ts=record.ended_at)
-
-
-async def current_tally(app: Impulsbot, record: PollRecord) -> Tally:
-    """Everything the bot counts (Element + typed); kept for callers that want one number."""
-    return (await current_result(app, record)).combined
-
-
-def results_message(app: Impulsbot, record: PollRecord, result: Any, texts: Texts) -> Message:
-    """``result``: a :class:`PollResult` (or a plain :class:`Tally` from older callers)."""
-    if isinstance(result, Tally):
-        result = PollResult.element_only(result)
-    message = render_results(
-        record.poll,
-        result.element,
-        ended=record.is_closed,
-        member_count=member_count(app, record.room_id),
-        min_anonymous_group=app.config.polls.min_anonymous_group,
-        number=record.id,
-        lang=texts.lang,
-        typed=result.typed,
-    )
-    late = _late_note(app, record, texts)
-    return join([message, late]) if late is not None else message
-
-
-def _late_note(app: Impulsbot, record: PollRecord, texts: Texts) -> Message | None:
-    if record.closes_at is None or record.ended_at is None or not record.is_closed:
-        return None
-    if record.ended_at - record.closes_at < LATE_END_MS:
-        return None
-    tz = app.config.bot.tz
-    planned = datetime.fromtimestamp(record.closes_at / 1000, UTC).astimezone(tz)
-    actual = datetime.fromtimestamp(record.ended_at / 1000, UTC).astimezone(tz)
-    date_format, time_format = texts.raw(_T + "date_format"), texts.raw(_T + "time_format")
-    return texts(
-        _T + "late_end",
-        planned_date=planned.strftime(date_format),
-        planned_time=planned.strftime(time_format),
-        date=actual.strftime(date_format),
-        time=actual.strftime(time_format),
-    )
 
 
 # --- reading starts, responses and ends -----------------------------------------------------------
