@@ -170,3 +170,46 @@ async def test_element_poll_creators_and_voters_are_personal_data_and_retention_
     assert await store.personal_data_polls("@ann:x") == {}
     assert await store.personal_data_polls("@bob:x") == {}
     assert (await store.get_poll(record.id)).final_typed_counts == {"a2": 1}
+
+
+async def test_export_keeps_typed_votes_apart_and_anonymous_sums_hidden_until_the_end(
+    store,  # type: ignore[no-untyped-def]
+) -> None:
+    import io
+    import json
+
+    from bot.config import Config
+    from bot.exports import ExportOptions
+    from bot.exports.polls import export
+    from bot.store.polls import NewPoll
+
+    config = Config.model_validate(
+        {
+            "matrix": {"homeserver": "https://hs.example", "user_id": "@bot:example.org"},
+            "polls": {"min_anonymous_group": 2},
+        }
+    )
+    element = await store.record_poll_start(_new("!r:x", "$s1"), "$s1", origin="element")
+    await store.add_poll_response(element.id, Vote("@a:x", 5, ("a1",), "$n1"))
+    await store.add_poll_response(element.id, Vote("@b:x", 6, ("a2",), "$t1", typed=True))
+    anonymous_poll = Poll(POLL.question, POLL.answers, anonymous=True)
+    anonymous = await store.create_poll(
+        NewPoll("!r:x", "@ann:x", "$c2", anonymous_poll, "de", 1_000, None)
+    )
+    await store.mark_poll_open(anonymous.id, "$s2")
+    await store.add_anonymous_vote(anonymous.id, "k1", ("a3",))
+    await store.add_anonymous_vote(anonymous.id, "k2", ("a3",))
+
+    async def rows() -> dict[tuple[int, int], dict[str, object]]:
+        out = io.BytesIO()
+        await export(store, config, ExportOptions(fmt="json"), out)
+        return {(r["poll"], r["answer_number"]): r for r in json.loads(out.getvalue())}
+
+    running = await rows()
+    assert running[(element.id, 1)]["count"] == 1 and running[(element.id, 1)]["typed_count"] == 0
+    assert running[(element.id, 2)]["count"] == 0 and running[(element.id, 2)]["typed_count"] == 1
+    assert running[(element.id, 1)]["origin"] == "Element"
+    assert running[(anonymous.id, 3)]["count"] is None  # enough voters, but still running
+    await store.begin_poll_end(anonymous.id, 2_000)
+    await store.finish_poll_end(anonymous.id, None, {"a3": 2}, 2)
+    assert (await rows())[(anonymous.id, 3)]["count"] == 2
