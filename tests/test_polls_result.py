@@ -139,14 +139,19 @@ async def test_typed_votes_are_stored_apart_and_frozen_apart(store) -> None:  # 
     assert [v.typed for v in votes] == [False, True]
     result = split_tally(POLL, votes)
     await store.begin_poll_end(record.id, 10)
-    await store.set_poll_end_event(record.id, "$end", 12)
+    await store.set_poll_end_event(record.id, "$end", 12)  # replaces the provisional 10
+    await store.set_poll_end_event(record.id, "$later", 15)  # a later end does not count
     ending = await store.get_poll(record.id)
     assert ending.ended_at == 12 and ending.end_event_id == "$end"
+    await store.set_poll_end_event(record.id, "$earlier", 11)  # the earliest valid end wins
+    await store.set_poll_end_event(record.id, "$end", 12)
+    ending = await store.get_poll(record.id)
+    assert ending.ended_at == 11 and ending.end_event_id == "$earlier"
     await store.finish_poll_end(
         record.id, None, result.element.counts, 1, result.typed.counts, result.typed.voters
     )
     ended = await store.get_poll(record.id)
-    assert ended.status == "ended" and ended.end_event_id == "$end"
+    assert ended.status == "ended" and ended.end_event_id == "$earlier"
     assert ended.final_counts == {"a1": 1, "a2": 0, "a3": 0}
     assert ended.final_typed_counts == {"a1": 0, "a2": 1, "a3": 0}
     assert ended.final_typed_voters == 1

@@ -159,11 +159,15 @@ async def ingest(
         if end is None:
             return
         record = await app.store.poll_by_start_event(end.poll_event_id)
-        if record is None or record.room_id != room_id or not record.is_open:
+        if record is None or record.room_id != room_id or record.status == "ended":
             return
         # Element offers "End poll" to people who may redact; the first valid end counts.
-        if sender == record.creator or may_redact(app, room_id, sender):
+        if sender != record.creator and not may_redact(app, room_id, sender):
+            return
+        if record.is_open:
             await end_poll(app, record, end_ts=ts, end_event=(event_id, ts))
+        else:  # the bot is ending it right now: an earlier end from Element still wins
+            await app.store.set_poll_end_event(record.id, event_id, ts)
 
 
 async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
@@ -318,7 +322,7 @@ async def end_poll(
     )
     await app.store.finish_poll_end(
         ended.id,
-        end_event_id,
+        ended.end_event_id,  # the earliest valid end, which may be someone else's
         result.element.counts,
         result.element.voters,
         result.typed.counts,

@@ -220,10 +220,15 @@ class PollStore(StoreBase):
         return record if record is not None and record.status == "ending" else None
 
     async def set_poll_end_event(self, poll_id: int, end_event_id: str, end_ts: int) -> None:
-        """The end event is out: from now on responses count up to its server timestamp."""
+        """An end event is out: responses count up to its server timestamp.
+
+        MSC3381: the earliest valid end event is the end, so an end event already stored
+        with an earlier timestamp stays (e.g. someone ended it in Element a moment before).
+        """
         await self.execute(
-            "UPDATE polls SET end_event_id = ?, ended_at = ? WHERE id = ? AND status = 'ending'",
-            (end_event_id, end_ts, poll_id),
+            "UPDATE polls SET end_event_id = ?, ended_at = ? WHERE id = ? AND status = 'ending'"
+            " AND (end_event_id IS NULL OR ended_at > ?)",
+            (end_event_id, end_ts, poll_id, end_ts),
         )
 
     async def finish_poll_end(
