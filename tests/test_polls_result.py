@@ -218,3 +218,13 @@ async def test_export_keeps_typed_votes_apart_and_anonymous_sums_hidden_until_th
     await store.begin_poll_end(anonymous.id, 2_000)
     await store.finish_poll_end(anonymous.id, None, {"a3": 2}, 2)
     assert (await rows())[(anonymous.id, 3)]["count"] == 2
+
+
+@pytest.mark.parametrize(("lang", "label"), [("de", "per Befehl"), ("en", "by command")])
+def test_help_explains_the_two_counts_and_the_end(lang: str, label: str) -> None:
+    from bot.i18n import Texts
+
+    text = Texts(lang)("cmd.poll.help", prefix="!").plain
+    assert (
+        label in text and "Element" in text and "!ergebnis" in text.replace("!results", "!ergebnis")
+    )

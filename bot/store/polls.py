@@ -398,6 +398,8 @@ class PollStore(StoreBase):
         """Delete someone's identified votes and unlink the polls they started.
 
         Ended polls keep their frozen result, so forgetting one person does not rewrite history.
+        A native response in a poll that is still open stays in the room and counts in Element;
+        the live reconciliation reads it again so the bot's count stays equal to Element's.
         Runs inside the transaction of :meth:`StoreBase.forget_user`.
         """
         votes = await self.execute("DELETE FROM poll_responses WHERE sender = ?", (user_id,))
