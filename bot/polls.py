@@ -61,6 +61,7 @@ _TEXT_KEYS = (TEXT, STABLE_TEXT, "org.matrix.msc1767.message", "body")
 # --- Limits ------------------------------------------------------------------------------------
 
 MIN_ANSWERS = 2
+MAX_POLL_NUMBER = 999_999_999  # typed numbers beyond this are refused before SQLite sees them
 MAX_ANSWERS = 20  # MSC3381 truncates polls to 20 answers
 MAX_ANSWER_LENGTH = 240
 MAX_QUESTION_LENGTH = 500
@@ -201,6 +202,7 @@ class Vote:
     event_id: str = ""
     spoiled: bool = False
     redacted: bool = False
+    typed: bool = False  # ``!abstimmen``: counted by the bot, invisible in Element's poll
 
 
 @dataclass(frozen=True)
@@ -530,6 +532,8 @@ def _parse_poll_number(token: str) -> int:
     match = _POLL_NUMBER.fullmatch(token)
     if match is None or int(match[1]) < 1:
         raise VoteInputError(_T + "err_vote_poll_number", value=token)
+    if len(match[1]) > 9 or int(match[1]) > MAX_POLL_NUMBER:
+        raise VoteInputError(_T + "err_vote_poll_number_range", value=token, max=MAX_POLL_NUMBER)
     return int(match[1])
 
 
@@ -562,7 +566,7 @@ def text_vote(
     poll: Poll, command: VoteCommand, *, sender: str, origin_server_ts: int, event_id: str = ""
 ) -> Vote:
     """A typed vote as a :class:`Vote`, so it is counted together with native responses."""
-    return Vote(sender, origin_server_ts, selection_for(poll, command), event_id)
+    return Vote(sender, origin_server_ts, selection_for(poll, command), event_id, typed=True)
 
 
 # --- Counting ----------------------------------------------------------------------------------
@@ -880,19 +884,22 @@ def build_anonymous_content(
 def build_end_content(
     poll: Poll,
     start_event_id: str,
-    result: Tally,
+    result: Tally | None = None,
     *,
     member_count: int | None = None,
     lang: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
-    """Content of an ``org.matrix.msc3381.poll.end`` event whose fallback carries the result."""
+    """Content of an ``org.matrix.msc3381.poll.end`` event.
+
+    The bot sends the end *before* counting (the count runs up to this event's server
+    timestamp, as in Element), so its fallback normally carries no result (``result`` None);
+    the result follows as a message of its own.
+    """
     t = Texts(lang)
-    summary = join(
-        [
-            t(_T + "end_fallback"),
-            render_results(poll, result, ended=True, member_count=member_count, lang=lang),
-        ]
-    )
+    lines = [t(_T + ("end_fallback" if result is not None else "end_marker"))]
+    if result is not None:
+        lines.append(render_results(poll, result, ended=True, member_count=member_count, lang=lang))
+    summary = join(lines)
     return {
         "m.relates_to": {"rel_type": "m.reference", "event_id": start_event_id},
         POLL_END: {},
@@ -919,23 +926,46 @@ def bar(count: int, total: int, width: int = BAR_WIDTH) -> str:
     return BAR_FULL * filled + BAR_EMPTY * (width - filled)
 
 
-def _turnout(t: Texts, result: Tally, member_count: int | None, ended: bool) -> Message:
-    if result.voters == 0:
+def _turnout(
+    t: Texts, result: Tally, member_count: int | None, ended: bool, typed: Tally | None = None
+) -> Message:
+    extra = typed.voters if typed is not None else 0
+    total = result.voters + extra
+    if total == 0:
         return t(_T + ("no_votes_ended" if ended else "no_votes"))
-    votes = _plural(t, "votes", result.voters)
-    if member_count is None or member_count < result.voters:
+    votes = _plural(t, "votes", total)
+    if extra:
+        votes = t(
+            _T + "votes_split",
+            total=votes,
+            element=_plural(t, "votes", result.voters),
+            typed=_plural(t, "votes", extra),
+        )
+    if member_count is None or member_count < total:
         return t(_T + "turnout", votes=votes)
     members = _plural(t, "members", member_count)
     return t(
         _T + "turnout_members",
         votes=votes,
         members=members,
-        percent=_percent(result.voters, member_count),
+        percent=_percent(total, member_count),
     )
 
 
-def _chart(t: Texts, poll: Poll, result: Tally, ended: bool) -> Message:
-    leaders = set(result.leaders()) if ended else set()
+def _combined(result: Tally, typed: Tally | None) -> Tally:
+    if typed is None:
+        return result
+    counts = {a: n + typed.count(a) for a, n in result.counts.items()}
+    return Tally(counts, result.voters + typed.voters, result.spoiled)
+
+
+def _answer_list(poll: Poll, ids: Iterable[str]) -> str:
+    wanted = set(ids)
+    return ", ".join(f"{n}. {a.text}" for n, a in enumerate(poll.answers, 1) if a.id in wanted)
+
+
+def _chart(t: Texts, poll: Poll, result: Tally, ended: bool, typed: Tally | None) -> Message:
+    leaders = set(_combined(result, typed).leaders()) if ended else set()
     lines: list[Message] = []
     for number, answer in enumerate(poll.answers, 1):
         label = Message(f"{number}. {answer.text}", f"<b>{number}.</b> {escape(answer.text)}")
@@ -946,13 +976,43 @@ def _chart(t: Texts, poll: Poll, result: Tally, ended: bool) -> Message:
         lines.append(label)
         lines.append(
             t(
-                _T + "bar_line",
+                _T + ("bar_line_element" if typed is not None else "bar_line"),
                 bar=bar(count, result.voters),
                 votes=_plural(t, "votes", count),
                 percent=result.percent(answer.id),
             )
         )
+        extra = typed.count(answer.id) if typed is not None else 0
+        if extra:
+            lines.append(t(_T + "typed_line", votes=_plural(t, "votes", extra)))
     return join(lines)
+
+
+def _winner(t: Texts, poll: Poll, result: Tally, typed: Tally | None) -> Message | None:
+    """At the end: who leads, and which count that is based on."""
+    combined = _combined(result, typed)
+    leaders = combined.leaders()
+    if not leaders:
+        return None
+    if poll.anonymous:
+        return t(_T + "winner_anonymous", answers=_answer_list(poll, leaders))
+    if typed is None:
+        return t(_T + "winner_element", answers=_answer_list(poll, leaders))
+    line = t(
+        _T + "winner_all",
+        answers=_answer_list(poll, leaders),
+        votes=_plural(t, "votes", combined.voters),
+        typed=_plural(t, "votes", typed.voters),
+    )
+    in_element = result.leaders()
+    if set(in_element) == set(leaders):
+        return line
+    other = (
+        t(_T + "winner_element_differs", answers=_answer_list(poll, in_element))
+        if in_element
+        else t(_T + "winner_element_none")
+    )
+    return join([line, other])
 
 
 def render_results(
@@ -964,27 +1024,38 @@ def render_results(
     min_anonymous_group: int = 5,
     number: int | None = None,
     lang: str = DEFAULT_LANGUAGE,
+    typed: Tally | None = None,
 ) -> Message:
     """Results as a text bar chart with turnout.
 
-    Undisclosed polls show only the number of votes until they end; anonymous polls show sums
-    only once at least ``min_anonymous_group`` people voted (and never who voted or spoiled).
-    ``member_count`` should exclude the bot itself.
+    ``result`` is the count Element shows (native responses); ``typed`` the ``!abstimmen`` votes
+    of people without an Element vote, shown as their own labelled line per answer and never
+    folded into Element's numbers. The winner line at the end says which count it rests on.
+    Undisclosed polls show only the number of votes until they end. Anonymous polls show no
+    interim totals at all (two interim results compared would reveal a vote) and sums after the
+    end only once at least ``min_anonymous_group`` people voted. ``member_count`` should exclude
+    the bot itself.
     """
     t = Texts(lang)
     header_key = "result_header" if ended else "interim_header"
     header = t(_T + header_key, question=poll.question)
     if number is not None:
         header = t(_T + header_key + "_numbered", question=poll.question, number=number)
+    if poll.anonymous and not ended:
+        return join([header, t(_T + "anon_no_interim", min=min_anonymous_group)])
     if poll.anonymous and result.voters < min_anonymous_group:
-        note = "anon_too_few_ended" if ended else "anon_too_few"
-        return join([header, t(_T + note, min=min_anonymous_group)])
-    turnout = _turnout(t, result, member_count, ended)
+        return join([header, t(_T + "anon_too_few_ended", min=min_anonymous_group)])
+    if typed is not None and typed.voters == 0:
+        typed = None
+    turnout = _turnout(t, result, member_count, ended, typed)
     if not poll.disclosed and not ended:
         return join([header, turnout, t(_T + "undisclosed_note")])
-    parts = [header, _chart(t, poll, result, ended), turnout]
-    if poll.max_selections > 1 and result.voters:
+    parts = [header, _chart(t, poll, result, ended, typed), turnout]
+    if poll.max_selections > 1 and (result.voters or typed is not None):
         parts.append(t(_T + "multiple_note"))
     if result.spoiled and not poll.anonymous:
         parts.append(_plural(t, "spoiled", result.spoiled))
+    winner = _winner(t, poll, result, typed) if ended else None
+    if winner is not None:
+        parts.append(winner)
     return join(parts)

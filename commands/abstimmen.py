@@ -1,6 +1,9 @@
-"""``!abstimmen`` / ``!vote``: vote by command, as an alternative to the poll buttons.
+"""``!abstimmen`` / ``!vote``: vote by command, for clients without poll buttons.
 
-In the room it counts like a native response (a later vote replaces the earlier one); for
+Element cannot see typed votes, so the bot never hides them in Element's numbers: it counts
+them as a labelled addition (:mod:`bot.pollkit.result`) and acknowledges each one in the poll's
+thread, where everyone in Element sees it. Whoever already voted in Element is counted with
+that vote, so a typed vote from them is refused with a hint to change it in Element. For
 anonymous polls it only works in a direct message and keeps no user ID (see ``bot/polls.py``).
 """
 
@@ -8,11 +11,19 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.i18n import Message
-from bot.polls import VoteCommand, VoteInputError, parse_vote_command, selection_for, text_vote
+from bot.pollkit.result import element_voters
+from bot.polls import (
+    VoteCommand,
+    VoteInputError,
+    message_content,
+    parse_vote_command,
+    selection_for,
+    text_vote,
+)
 from bot.privacy import vote_key
 from bot.registry import Command
 from bot.store.polls import PollRecord
-from commands.umfrage import is_member, pseudonym_key
+from commands.umfrage import is_member, pseudonym_key, replied_poll
 
 _T = "umfrage."
 
@@ -22,7 +33,7 @@ async def _find_poll(ctx: Context, command: VoteCommand) -> PollRecord | None:
     store = ctx.app.store
     number = command.poll_number
     if number is None:
-        record = await store.latest_poll(ctx.room_id, open_only=True)
+        record = await replied_poll(ctx) or await store.latest_poll(ctx.room_id, open_only=True)
         if record is None:
             # "Already ended" explains more than "no poll" to someone answering the last one.
             latest = await store.latest_poll(ctx.room_id, open_only=False)
@@ -45,9 +56,9 @@ async def _find_poll(ctx: Context, command: VoteCommand) -> PollRecord | None:
     if record.poll.anonymous and not ctx.is_direct:
         await ctx.reply(ctx.text(_T + "err_vote_anonymous_public", number=record.id))
         return None
-    # A vote typed after the deadline but read late (bot was down) must not be called counted.
-    too_late = record.closes_at is not None and ctx.incoming.timestamp_ms > record.closes_at
-    if record.is_closed or too_late:
+    # No cut-off at --dauer here: like a native response, a typed vote counts while no end
+    # event is out (its timestamp then precedes the end event's, the cut-off for both).
+    if record.is_closed:
         await ctx.reply(ctx.text(_T + "err_vote_closed", number=record.id))
         return None
     return record
@@ -81,17 +92,39 @@ async def abstimmen(ctx: Context) -> None:
     except VoteInputError as exc:
         await ctx.reply(exc.render(ctx.t, ctx.prefix))
         return
-    await ctx.app.store.add_poll_response(record.id, vote, source="text")
+    store = ctx.app.store
+    if ctx.sender in element_voters(record.poll, await store.poll_votes(record.id)):
+        await ctx.reply(ctx.text(_T + "err_vote_in_element", number=record.id))
+        return
+    await store.add_poll_response(record.id, vote)
+    await _acknowledge(ctx, record, command)
+
+
+async def _acknowledge(ctx: Context, record: PollRecord, command: VoteCommand) -> None:
+    """One answer, in the poll's thread so everyone in Element sees the typed vote.
+
+    Clients without threads show it as a reply to the command (``is_falling_back``).
+    """
     if command.withdraw:
-        await ctx.reply(ctx.text(_T + "vote_withdrawn", question=record.poll.question))
+        message = ctx.text(_T + "typed_withdrawn", user=ctx.sender, number=record.id)
     else:
-        await ctx.reply(
-            ctx.text(
-                _T + "vote_recorded",
-                question=record.poll.question,
-                answers=Message.text(_chosen(record, command)),
-            )
+        message = ctx.text(
+            _T + "typed_ack",
+            user=ctx.sender,
+            number=record.id,
+            answers=Message.text(_chosen(record, command)),
         )
+    content = {**message_content(message), "msgtype": "m.notice"}
+    if record.start_event_id is None:
+        await ctx.reply(message)
+        return
+    content["m.relates_to"] = {
+        "rel_type": "m.thread",
+        "event_id": record.start_event_id,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": ctx.incoming.event_id},
+    }
+    await ctx.send_event("m.room.message", content)
 
 
 async def _anonymous_vote(ctx: Context, record: PollRecord, command: VoteCommand) -> None:

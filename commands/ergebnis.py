@@ -1,11 +1,15 @@
-"""``!ergebnis`` / ``!results``: the current or final result of a poll as a text bar chart."""
+"""``!ergebnis`` / ``!results``: the current or final result of a poll as a text bar chart.
+
+Works for every recorded poll: by number, as a reply to the poll (or in its thread), or the
+room's latest.
+"""
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.registry import Command
 from commands.umfrage import (
-    current_tally,
+    current_result,
     find_poll,
     parse_poll_number,
     reconcile,
@@ -27,7 +31,7 @@ async def ergebnis(ctx: Context) -> None:
     if record.is_open:
         # Catch up on responses the sync may have skipped; only matters while votes can change.
         await reconcile(ctx.app, record)
-    result = await current_tally(ctx.app, record)
+    result = await current_result(ctx.app, record)
     await ctx.reply(results_message(ctx.app, record, result, ctx.t))
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.context import Context
 from bot.i18n import Message, Texts, join
 from bot.matrix import SendFailed, txn_id
+from bot.pollkit.live import record_start
 from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
 from bot.registry import Command, Job
 from bot.wol import (
@@ -99,7 +100,19 @@ async def _in_circle(ctx: Context, command: WolCommand) -> None:
         # Send first, then store: a re-run repeats the same posts (same txn ids), not the end.
         await ctx.reply(outcome.message(ctx.t, ctx.prefix))
         if isinstance(outcome, CircleEnded):
-            await ctx.send_event(POLL_START_TYPE, retro_poll_content(ctx.t, ctx.prefix))
+            content = retro_poll_content(ctx.t, ctx.prefix)
+            start_id = await ctx.send_event(POLL_START_TYPE, content)
+            # Counted like any other poll; whoever ended the circle may end the retro poll.
+            await record_start(
+                ctx.app,
+                ctx.room_id,
+                content,
+                POLL_START_TYPE,
+                creator=ctx.sender,
+                ts=ctx.incoming.timestamp_ms,
+                event_id=start_id,
+                origin="wol",
+            )
             await ctx.app.store.save_wol_circle(circle.to_dict())
 
 

@@ -711,17 +711,19 @@ def test_undisclosed_poll_shows_only_the_number_of_votes_until_it_ends() -> None
     assert "2 Stimmen · 67 %" in closed
 
 
-def test_anonymous_results_only_from_the_minimum_group_size() -> None:
+def test_anonymous_results_only_after_the_end_and_from_the_minimum_group_size() -> None:
     poll = make_poll(anonymous=True)
     few = Tally.from_counts(poll, {"a1": 3, "a2": 1}, voters=4)
-    text = render_results(poll, few, ended=False, min_anonymous_group=5).plain
-    assert "Noch zu wenige Stimmen für eine anonyme Auswertung (mind. 5)" in text
-    assert "3" not in text.replace("Frage?", "")
-    ended = render_results(poll, few, ended=True, min_anonymous_group=5).plain
-    assert "nicht veröffentlicht" in ended and "▓" not in ended
     enough = Tally.from_counts(poll, {"a1": 3, "a2": 2}, voters=5)
-    shown = render_results(poll, enough, ended=False, min_anonymous_group=5).plain
-    assert "3 Stimmen · 60 %" in shown
+    # No interim totals at all, however many voted: two interim results compared reveal a vote.
+    for interim in (few, enough):
+        text = render_results(poll, interim, ended=False, min_anonymous_group=5).plain
+        assert "keinen Zwischenstand" in text and "▓" not in text
+        assert not any(digit in text.replace("5 Personen", "") for digit in "1234")
+    ended = render_results(poll, few, ended=True, min_anonymous_group=5).plain
+    assert "zu wenige stimmen für ein anonymes ergebnis" in ended.lower() and "▓" not in ended
+    shown = render_results(poll, enough, ended=True, min_anonymous_group=5).plain
+    assert "3 Stimmen · 60 %" in shown and "anonymen Stimmen" in shown
 
 
 def test_multiple_choice_and_spoiled_notes() -> None:

@@ -1,8 +1,11 @@
 """``impulsbot export polls``: every poll with its answers and counts, one row per answer.
 
-No voter IDs ever leave the database this way. Counts that the room itself cannot see yet are
-left empty: hidden (``--verdeckt``) polls while they run, and anonymous polls with fewer voters
-than ``polls.min_anonymous_group`` (small groups could be re-identified).
+Every recorded poll is exported: ``!umfrage``, polls started with Element's poll button and the
+WOL retro poll (column ``origin``). ``count``/``voters`` are Element's count (as the room saw
+it); typed ``!abstimmen`` votes are separate columns, never folded in. No voter IDs ever leave
+the database this way. Counts that the room itself cannot see yet are left empty: hidden
+(``--verdeckt``) polls while they run, and anonymous polls before their end or with fewer
+voters than ``polls.min_anonymous_group`` (small groups could be re-identified).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from bot.config import Config
 from bot.export import Column, ExportError, export_window, write_export
 from bot.exports import ExportOptions
 from bot.i18n import Texts
-from bot.polls import Tally, tally
+from bot.pollkit.result import PollResult
+from bot.pollkit.view import stored_result
+from bot.polls import Tally
 from bot.store import Store
 from bot.store.polls import PollRecord
 
@@ -36,6 +41,9 @@ _LAYOUT: Final = (
     ("status", False, 10),
     ("created_at", True, 18),
     ("ended_at", True, 18),
+    ("typed_count", False, 8),
+    ("typed_voters", False, 8),
+    ("origin", False, 14),
 )
 
 
@@ -48,13 +56,8 @@ def poll_columns(lang: str = "de") -> tuple[Column, ...]:
 
 
 async def stored_tally(store: Store, record: PollRecord) -> Tally:
-    """The result as the bot would show it: frozen at the end, live while open."""
-    if record.poll.anonymous:
-        counts, voters = await store.anonymous_counts(record.id)
-        return Tally.from_counts(record.poll, counts, voters)
-    if record.final_counts is not None:
-        return Tally.from_counts(record.poll, record.final_counts, record.final_voters or 0)
-    return tally(record.poll, await store.poll_votes(record.id), end_ts=record.ended_at)
+    """Everything the bot counts (Element + typed), frozen at the end, live while open."""
+    return (await stored_result(store, record)).combined
 
 
 def _kind(record: PollRecord) -> str:
@@ -64,14 +67,16 @@ def _kind(record: PollRecord) -> str:
 
 
 def _counts_visible(record: PollRecord, result: Tally, min_anonymous_group: int) -> bool:
-    if record.poll.anonymous and result.voters < min_anonymous_group:
-        return False
+    if record.poll.anonymous:
+        return record.is_closed and result.voters >= min_anonymous_group
     return record.poll.disclosed or record.is_closed
 
 
 def poll_rows(
-    record: PollRecord, result: Tally, texts: Texts, min_anonymous_group: int
+    record: PollRecord, result: Tally | PollResult, texts: Texts, min_anonymous_group: int
 ) -> Iterator[dict[str, Any]]:
+    split = PollResult.element_only(result) if isinstance(result, Tally) else result
+    result = split.element
     visible = _counts_visible(record, result, min_anonymous_group)
     for number, answer in enumerate(record.poll.answers, 1):
         yield {
@@ -86,6 +91,9 @@ def poll_rows(
             "status": texts(f"{_T}statuses.{record.status}").plain,
             "created_at": record.created_at,
             "ended_at": record.ended_at if record.is_closed else None,
+            "typed_count": split.typed.count(answer.id) if visible else None,
+            "typed_voters": split.typed.voters if visible else None,
+            "origin": texts(f"{_T}origins.{record.origin}").plain,
         }
 
 
@@ -100,7 +108,7 @@ async def export(store: Store, config: Config, options: ExportOptions, out: Bina
         raise ExportFailed(message) from exc
     rows: list[dict[str, Any]] = []
     async for record in store.iter_polls(since_ms, until_ms, options.room_id):
-        result = await stored_tally(store, record)
+        result = await stored_result(store, record)
         rows.extend(poll_rows(record, result, texts, config.polls.min_anonymous_group))
     try:
         return write_export(

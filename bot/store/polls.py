@@ -1,4 +1,9 @@
-"""Queries for polls, answers and votes (migration 0003); data-protection hooks."""
+"""Queries for polls, answers and votes (migrations 0003, 0015); data-protection hooks.
+
+Personal data here: ``polls.creator`` (and the question someone wrote), ``poll_responses``
+(sender and choice of native and typed votes). ``poll_anonymous_voters`` holds keyed hashes
+only; ``poll_anonymous_counts`` and the frozen ``final_*`` columns hold sums only.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from bot.store.base import StoreBase
 POLL_FIELDS = (
     "id, room_id, creator, source_event_id, start_event_id, question, answers, max_selections,"
     " disclosed, anonymous, lang, created_at, closes_at, status, ended_at, end_event_id,"
-    " final_counts, final_voters"
+    " final_counts, final_voters, origin, final_typed_counts, final_typed_voters"
 )
 
 
@@ -35,6 +40,13 @@ class PollRecord:
     end_event_id: str | None
     final_counts: dict[str, int] | None
     final_voters: int | None
+    origin: str = "command"  # command | element | wol: who posted the start event
+    final_typed_counts: dict[str, int] | None = None
+    final_typed_voters: int | None = None
+
+    @property
+    def started_by_bot(self) -> bool:
+        return self.origin != "element"
 
     @property
     def is_open(self) -> bool:
@@ -66,6 +78,7 @@ def _record(row: Mapping[str, Any]) -> PollRecord:
         anonymous=bool(row["anonymous"]),
     )
     final = row["final_counts"]
+    typed = row["final_typed_counts"]
     return PollRecord(
         id=int(row["id"]),
         room_id=row["room_id"],
@@ -81,6 +94,9 @@ def _record(row: Mapping[str, Any]) -> PollRecord:
         end_event_id=row["end_event_id"],
         final_counts=json.loads(final) if final else None,
         final_voters=row["final_voters"],
+        origin=row["origin"],
+        final_typed_counts=json.loads(typed) if typed else None,
+        final_typed_voters=row["final_typed_voters"],
     )
 
 
@@ -113,6 +129,37 @@ class PollStore(StoreBase):
         )
         assert row is not None
         return _record(row)
+
+    async def record_poll_start(
+        self, new: NewPoll, start_event_id: str, *, origin: str
+    ) -> PollRecord:
+        """A poll someone else posted (Element) or the bot posted outside ``!umfrage`` (WOL).
+
+        Keyed by the start event, so the sync and ``/relations`` may both report it.
+        """
+        poll = new.poll
+        await self.execute(
+            "INSERT OR IGNORE INTO polls (room_id, creator, source_event_id, start_event_id,"
+            " question, answers, max_selections, disclosed, anonymous, lang, created_at,"
+            " closes_at, status, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 'open', ?)",
+            (
+                new.room_id,
+                new.creator,
+                new.source_event_id,
+                start_event_id,
+                poll.question,
+                json.dumps([[a.id, a.text] for a in poll.answers], ensure_ascii=False),
+                poll.max_selections,
+                int(poll.disclosed),
+                new.lang,
+                new.created_at,
+                new.closes_at,
+                origin,
+            ),
+        )
+        record = await self.poll_by_start_event(start_event_id)
+        assert record is not None
+        return record
 
     async def mark_poll_open(self, poll_id: int, start_event_id: str) -> None:
         await self.execute(
@@ -172,20 +219,49 @@ class PollStore(StoreBase):
         record = await self.get_poll(poll_id)
         return record if record is not None and record.status == "ending" else None
 
-    async def finish_poll_end(
-        self, poll_id: int, end_event_id: str, counts: Mapping[str, int], voters: int
-    ) -> None:
-        """The end event is out: freeze the result (it must not change after !vergessen)."""
+    async def set_poll_end_event(self, poll_id: int, end_event_id: str, end_ts: int) -> None:
+        """An end event is out: responses count up to its server timestamp.
+
+        MSC3381: the earliest valid end event is the end, so an end event already stored
+        with an earlier timestamp stays (e.g. someone ended it in Element a moment before).
+        """
         await self.execute(
-            "UPDATE polls SET status = 'ended', end_event_id = ?, final_counts = ?,"
-            " final_voters = ? WHERE id = ?",
-            (end_event_id, json.dumps(dict(counts)), voters, poll_id),
+            "UPDATE polls SET end_event_id = ?, ended_at = ? WHERE id = ? AND status = 'ending'"
+            " AND (end_event_id IS NULL OR ended_at > ?)",
+            (end_event_id, end_ts, poll_id, end_ts),
+        )
+
+    async def finish_poll_end(
+        self,
+        poll_id: int,
+        end_event_id: str | None,
+        counts: Mapping[str, int],
+        voters: int,
+        typed_counts: Mapping[str, int] | None = None,
+        typed_voters: int = 0,
+    ) -> None:
+        """Counted and announced: freeze the result (it must not change after !vergessen)."""
+        await self.execute(
+            "UPDATE polls SET status = 'ended', end_event_id = COALESCE(?, end_event_id),"
+            " final_counts = ?, final_voters = ?, final_typed_counts = ?, final_typed_voters = ?"
+            " WHERE id = ?",
+            (
+                end_event_id,
+                json.dumps(dict(counts)),
+                voters,
+                json.dumps(dict(typed_counts or {})),
+                typed_voters,
+                poll_id,
+            ),
         )
 
     # ------------------------------------------------------------------ identified votes
 
-    async def add_poll_response(self, poll_id: int, vote: Vote, *, source: str = "native") -> bool:
+    async def add_poll_response(
+        self, poll_id: int, vote: Vote, *, source: str | None = None
+    ) -> bool:
         """Store one response once per event; False if it was already stored."""
+        source = source or ("text" if vote.typed else "native")
         cursor = await self.execute(
             "INSERT OR IGNORE INTO poll_responses (event_id, poll_id, sender, ts, answers,"
             " spoiled, redacted, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -212,7 +288,7 @@ class PollStore(StoreBase):
     async def poll_votes(self, poll_id: int) -> list[Vote]:
         """All responses to a poll in timeline order (timestamp, then arrival)."""
         rows = await self.fetchall(
-            "SELECT event_id, sender, ts, answers, spoiled, redacted FROM poll_responses"
+            "SELECT event_id, sender, ts, answers, spoiled, redacted, source FROM poll_responses"
             " WHERE poll_id = ? ORDER BY ts, rowid",
             (poll_id,),
         )
@@ -224,6 +300,7 @@ class PollStore(StoreBase):
                 event_id=r["event_id"],
                 spoiled=bool(r["spoiled"]),
                 redacted=bool(r["redacted"]),
+                typed=r["source"] == "text",
             )
             for r in rows
         ]
@@ -300,10 +377,29 @@ class PollStore(StoreBase):
             ]
         return result
 
+    async def delete_poll_votes_before(self, cutoff_ms: int) -> int:
+        """Retention: who voted how in polls that ended before ``cutoff_ms`` (ms) goes; the
+        frozen sums stay, and the polls lose their creator. Returns the number of votes."""
+        ended = "SELECT id FROM polls WHERE status = 'ended' AND ended_at < ?"
+        async with self.transaction():
+            votes = await self.execute(
+                f"DELETE FROM poll_responses WHERE poll_id IN ({ended})", (cutoff_ms,)
+            )
+            await self.execute(
+                f"DELETE FROM poll_anonymous_voters WHERE poll_id IN ({ended})", (cutoff_ms,)
+            )
+            await self.execute(
+                "UPDATE polls SET creator = NULL WHERE status = 'ended' AND ended_at < ?",
+                (cutoff_ms,),
+            )
+        return votes.rowcount
+
     async def forget_user_polls(self, user_id: str) -> dict[str, int]:
         """Delete someone's identified votes and unlink the polls they started.
 
         Ended polls keep their frozen result, so forgetting one person does not rewrite history.
+        A native response in a poll that is still open stays in the room and counts in Element;
+        the live reconciliation reads it again so the bot's count stays equal to Element's.
         Runs inside the transaction of :meth:`StoreBase.forget_user`.
         """
         votes = await self.execute("DELETE FROM poll_responses WHERE sender = ?", (user_id,))

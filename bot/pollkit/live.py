@@ -1,0 +1,365 @@
+"""Polls against the homeserver: recording starts, reading responses, reconciling, ending.
+
+Every poll in a room the bot is in is recorded, whoever posted it (``!umfrage``, Element's poll
+button, the WOL retro poll). Responses come from the sync and, every
+:data:`RECONCILE_SECONDS` while a poll is open, from ``/relations``, so a response the sync
+skipped is repaired while the bot runs. Ending follows MSC3381 and Element: the end event is
+sent first and everything up to its ``origin_server_ts`` counts; the result follows as a
+message of its own. ``commands/umfrage.py`` re-exports the names other modules use.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from nio import Event, MegolmEvent, RedactionEvent
+
+from bot.i18n import join
+from bot.matrix import SendFailed, txn_id
+from bot.pollkit.view import current_result, results_message
+from bot.polls import (
+    END_TYPES,
+    POLL_END,
+    RESPONSE_TYPES,
+    START_TYPES,
+    build_end_content,
+    message_content,
+    parse_end,
+    parse_response,
+    parse_start,
+)
+from bot.store.polls import NewPoll, PollRecord
+
+if TYPE_CHECKING:
+    from bot.app import Impulsbot
+
+log = logging.getLogger(__name__)
+
+_T = "umfrage."
+CLOSE_CHECK_SECONDS = 5.0
+RETENTION_EVERY_SECONDS = 3600.0
+RECONCILE_SECONDS = 30.0  # a missed response is repaired within a minute
+RELATIONS_PAGE_SIZE = 100
+RELATIONS_MAX_PAGES = 50  # 5,000 responses: far beyond any room, and never an endless loop
+_RELATED_TYPES = RESPONSE_TYPES | END_TYPES
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def state(app: Impulsbot) -> dict[str, Any]:
+    return app.features.setdefault("polls", {})
+
+
+def may_redact(app: Impulsbot, room_id: str, user_id: str) -> bool:
+    if user_id in app.config.access.moderators:
+        return True
+    room = app.shell.client.rooms.get(room_id)
+    return room is not None and bool(room.power_levels.can_user_redact(user_id))
+
+
+def bot_may_end(app: Impulsbot, record: PollRecord) -> bool:
+    """Whether Element would accept an end event from the bot for this poll (MSC3381)."""
+    if record.started_by_bot:
+        return True
+    room = app.shell.client.rooms.get(record.room_id)
+    return room is not None and bool(room.power_levels.can_user_redact(app.user_id))
+
+
+# --- reading starts, responses and ends -----------------------------------------------------------
+
+
+async def record_start(
+    app: Impulsbot,
+    room_id: str,
+    content: Any,
+    event_type: str,
+    *,
+    creator: str,
+    ts: int,
+    event_id: str,
+    origin: str,
+) -> PollRecord | None:
+    """Record a poll start (any form); None if it is no usable poll."""
+    poll = parse_start(event_type, content)
+    if poll is None:
+        return None
+    texts = await app.room_texts(room_id)
+    new = NewPoll(room_id, creator, event_id, poll, texts.lang, ts, None)
+    record = await app.store.record_poll_start(new, event_id, origin=origin)
+    log.info("recorded poll %s (%s) in %s", record.id, origin, room_id)
+    return record
+
+
+async def _announce_number(app: Impulsbot, record: PollRecord) -> None:
+    """Tell the poll's thread its number: clients without poll support can vote by command."""
+    assert record.start_event_id is not None
+    texts = await app.room_texts(record.room_id)
+    message = texts(_T + "element_poll_note", number=record.id, prefix=app.config.bot.prefix)
+    content = {**message_content(message), "msgtype": "m.notice"}
+    content["m.relates_to"] = {
+        "rel_type": "m.thread",
+        "event_id": record.start_event_id,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": record.start_event_id},
+    }
+    try:
+        await app.shell.send(
+            record.room_id, "m.room.message", content, txn_id("poll-note", record.start_event_id)
+        )
+    except SendFailed as exc:
+        log.warning("could not announce poll %s: %s", record.id, exc)
+
+
+async def ingest(
+    app: Impulsbot,
+    room_id: str,
+    event_type: str,
+    content: Any,
+    *,
+    sender: str,
+    ts: int,
+    event_id: str,
+) -> None:
+    """One poll start, response or end, from the sync or from ``/relations`` (idempotent)."""
+    if sender == app.user_id:
+        return
+    if event_type in START_TYPES:
+        if await app.store.poll_by_start_event(event_id) is not None:
+            return
+        record = await record_start(
+            app,
+            room_id,
+            content,
+            event_type,
+            creator=sender,
+            ts=ts,
+            event_id=event_id,
+            origin="element",
+        )
+        if record is not None:
+            await _announce_number(app, record)
+    elif event_type in RESPONSE_TYPES:
+        response = parse_response(event_type, content)
+        if response is None:
+            return
+        record = await app.store.poll_by_start_event(response.poll_event_id)
+        if record is None or record.room_id != room_id or record.poll.anonymous:
+            return
+        # Stored even after the end: counting ignores it by timestamp, and the data stays exact.
+        vote = response.to_vote(sender=sender, origin_server_ts=ts, event_id=event_id)
+        await app.store.add_poll_response(record.id, vote)
+    elif event_type in END_TYPES:
+        end = parse_end(event_type, content)
+        if end is None:
+            return
+        record = await app.store.poll_by_start_event(end.poll_event_id)
+        if record is None or record.room_id != room_id or record.status == "ended":
+            return
+        # Element offers "End poll" to people who may redact; the first valid end counts.
+        if sender != record.creator and not may_redact(app, room_id, sender):
+            return
+        if record.is_open:
+            await end_poll(app, record, end_ts=ts, end_event=(event_id, ts))
+        else:  # the bot is ending it right now: an earlier end from Element still wins
+            await app.store.set_poll_end_event(record.id, event_id, ts)
+
+
+async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
+    """Listener: poll starts, responses and ends (any form, decrypted or not), redactions."""
+    if isinstance(event, RedactionEvent):
+        await app.store.redact_poll_response(event.redacts)
+        return
+    source = getattr(event, "source", None)
+    if not isinstance(source, dict):
+        return
+    event_type = source.get("type")
+    if event_type not in _RELATED_TYPES and event_type not in START_TYPES:
+        return
+    await ingest(
+        app,
+        room_id,
+        event_type,
+        source.get("content"),
+        sender=event.sender,
+        ts=int(event.server_timestamp),
+        event_id=event.event_id,
+    )
+
+
+def _decrypted_source(app: Impulsbot, room_id: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The plain event behind a raw ``/relations`` entry; None if it cannot be read (yet)."""
+    if raw.get("type") != "m.room.encrypted":
+        return raw
+    try:
+        encrypted = Event.parse_encrypted_event({**raw, "room_id": room_id})
+        if not isinstance(encrypted, MegolmEvent):
+            return None
+        encrypted.room_id = room_id
+        decrypted = app.shell.client.decrypt_event(encrypted)
+    except Exception:  # missing keys, broken events: the sync path will retry those
+        return None
+    source = getattr(decrypted, "source", None)
+    return source if isinstance(source, dict) and "type" in source else None
+
+
+async def reconcile(app: Impulsbot, record: PollRecord) -> int:
+    """Read all responses and ends from the server's ``/relations``: repairs sync gaps.
+
+    Returns the number of relation events read. Best effort: failures are logged, never raised.
+    """
+    if record.poll.anonymous or record.start_event_id is None:
+        return 0
+    base = (
+        f"/_matrix/client/v1/rooms/{quote(record.room_id, safe='')}/relations/"
+        f"{quote(record.start_event_id, safe='')}/m.reference?limit={RELATIONS_PAGE_SIZE}"
+    )
+    seen = 0
+    token: str | None = None
+    for _ in range(RELATIONS_MAX_PAGES):
+        path = base + (f"&from={quote(token, safe='')}" if token else "")
+        try:
+            status, body = await app.shell.raw_request("GET", path)
+        except Exception:
+            log.warning("reading responses of poll %s failed", record.id, exc_info=True)
+            return seen
+        if status != 200 or not isinstance(body, dict):
+            log.warning("reading responses of poll %s: HTTP %s", record.id, status)
+            return seen
+        for raw in body.get("chunk") or []:
+            if not isinstance(raw, dict) or (raw.get("unsigned") or {}).get("redacted_because"):
+                continue
+            source = _decrypted_source(app, record.room_id, raw)
+            if source is None or source.get("type") not in _RELATED_TYPES:
+                continue
+            seen += 1
+            await ingest(
+                app,
+                record.room_id,
+                source["type"],
+                source.get("content"),
+                sender=str(raw.get("sender", "")),
+                ts=int(raw.get("origin_server_ts", 0)),
+                event_id=str(raw.get("event_id", "")),
+            )
+        token = body.get("next_batch")
+        if not token:
+            break
+    return seen
+
+
+async def reconcile_open_polls(app: Impulsbot) -> None:
+    """Every open poll, from ``/relations``; rooms the client does not know yet are skipped."""
+    for record in await app.store.open_polls():
+        if record.room_id in app.shell.client.rooms:
+            await reconcile(app, record)
+
+
+# --- ending ---------------------------------------------------------------------------------------
+
+
+async def _event_ts(app: Impulsbot, room_id: str, event_id: str) -> int | None:
+    """The server timestamp of an event the bot sent (the send response does not carry it)."""
+    path = f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/event/{quote(event_id, safe='')}"
+    try:
+        status, body = await app.shell.raw_request("GET", path)
+    except Exception:
+        log.warning("reading the end event of %s failed", room_id, exc_info=True)
+        return None
+    ts = body.get("origin_server_ts") if status == 200 and isinstance(body, dict) else None
+    return ts if isinstance(ts, int) else None
+
+
+async def end_poll(
+    app: Impulsbot,
+    record: PollRecord,
+    *,
+    end_ts: int,
+    end_event: tuple[str, int] | None = None,
+) -> str | None:
+    """End a poll exactly once; returns the end event's id, None if it had ended already.
+
+    Order (crash-safe; every send has a transaction ID fixed per poll): store "ending", send
+    the end event (unless ``end_event`` — someone ended it in Element — already did), store the
+    end event's server timestamp, read ``/relations`` once more, count up to that timestamp,
+    post the result, freeze it. A bot killed in between resumes after a restart.
+    ``end_ts`` is only a provisional cut-off until the end event's own timestamp is known.
+    """
+    pending = await app.store.begin_poll_end(record.id, end_ts)
+    if pending is None:
+        return None
+    texts = await app.room_texts(pending.room_id)
+    if pending.poll.anonymous:
+        end_event_id = None  # an anonymous poll is no native poll: the result is its end
+    elif end_event is not None:
+        end_event_id = end_event[0]
+        await app.store.set_poll_end_event(pending.id, end_event_id, end_event[1])
+    elif pending.end_event_id is not None:
+        end_event_id = pending.end_event_id
+    else:
+        assert pending.start_event_id is not None
+        content = build_end_content(pending.poll, pending.start_event_id, lang=texts.lang)
+        end_event_id = await app.shell.send(
+            pending.room_id, POLL_END, content, txn_id("poll-end", str(pending.id))
+        )
+        sent_ts = await _event_ts(app, pending.room_id, end_event_id)
+        await app.store.set_poll_end_event(pending.id, end_event_id, sent_ts or end_ts)
+    await reconcile(app, pending)
+    ended = await app.store.get_poll(pending.id)
+    assert ended is not None
+    result = await current_result(app, ended)
+    summary = join([texts(_T + "end_fallback"), results_message(app, ended, result, texts)])
+    content = {**message_content(summary), "msgtype": "m.notice"}
+    if ended.start_event_id is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": ended.start_event_id}}
+    await app.shell.send(
+        ended.room_id, "m.room.message", content, txn_id("poll-result", str(ended.id))
+    )
+    await app.store.finish_poll_end(
+        ended.id,
+        ended.end_event_id,  # the earliest valid end, which may be someone else's
+        result.element.counts,
+        result.element.voters,
+        result.typed.counts,
+        result.typed.voters,
+    )
+    log.info("poll %s in %s ended", ended.id, ended.room_id)
+    return end_event_id
+
+
+async def purge_expired_poll_votes(app: Impulsbot, now: datetime) -> int:
+    """Job: retention (``privacy.retention_days``) for identified votes of ended polls."""
+    days = app.config.privacy.retention_days
+    deleted = await app.store.delete_poll_votes_before(to_ms(now) - days * 86_400_000)
+    if deleted:
+        log.info("retention: deleted %d poll votes of polls ended over %d days ago", deleted, days)
+    return deleted
+
+
+async def close_due_polls(app: Impulsbot, now: datetime) -> None:
+    """Job: end polls at their ``--dauer``, finish ends cut short, reconcile open polls.
+
+    Right after start-up every open poll is reconciled, and a poll whose time ran out while
+    the bot was down ends at once (its result says when it was meant to end).
+    """
+    polls = state(app)
+    due_reconcile = time.monotonic() - polls.get("reconciled_at", float("-inf"))
+    if due_reconcile >= RECONCILE_SECONDS:
+        polls["reconciled_at"] = time.monotonic()
+        await reconcile_open_polls(app)
+    for record in await app.store.polls_to_close(to_ms(now)):
+        if record.room_id not in app.shell.client.rooms:
+            # Sending before the sync has shown the room fails; wait for it instead.
+            log.debug("poll %s is due, but room %s is not synced yet", record.id, record.room_id)
+            continue
+        # The end is the end event's own timestamp; this is only the provisional cut-off.
+        end_ts = record.ended_at if record.status == "ending" else to_ms(now)
+        try:
+            await end_poll(app, record, end_ts=end_ts or to_ms(now))
+        except SendFailed as exc:
+            log.warning("could not end poll %s yet: %s", record.id, exc)
