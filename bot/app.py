@@ -29,6 +29,7 @@ from bot.i18n import LANGUAGES, Message, Texts
 from bot.matrix import MatrixShell, SendFailed, txn_id
 from bot.parsing import parse_command, strip_reply_fallback
 from bot.registry import Command, Permission, Registry, discover
+from bot.retry import InviteQueue
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,11 @@ class Impulsbot:
         )
         if inviter and self.config.access.invite_allowed(inviter):
             log.info("accepting invite to %s from %s", room_id, inviter)
-            await self.shell.join(room_id)
+            # Retried in the background: across federation the first join often comes too early.
+            joins = self.features.setdefault(
+                "invites", InviteQueue(self.shell.try_join, self.shell.keep_trying, self.spawn)
+            )
+            joins.accept(room_id, inviter)
         else:
             log.warning("rejecting invite to %s from %s (not allowed)", room_id, inviter)
             await self.shell.leave(room_id)
