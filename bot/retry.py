@@ -6,8 +6,8 @@ still trying to accept. Across federation these fail for a while for ordinary re
 server has not stored its invite yet (``403 You are not invited to this room``, a known Synapse
 race), or the remote server is briefly down or slow (5xx, timeouts).
 
-Pending invites survive a restart without a table of their own: the bot's first sync after start
-asks for the full state, and the homeserver lists every open invite in it again.
+Pending invites survive a restart in the store (migration 0020): a sync from a stored token does
+not show an old invite again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from nio import ErrorResponse
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 FIRST_DELAY_S = 1.0
 MAX_DELAY_S = 32.0
 GIVE_UP_AFTER_S = 240.0
+KEEP_S = 7 * 86400  # pending invites older than this are not tried again at start
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,18 @@ async def retrying(
             return result
 
 
+class InviteStore(Protocol):
+    async def remember_invite(self, room_id: str, inviter: str) -> None: ...
+    async def forget_invite(self, room_id: str) -> None: ...
+    async def pending_invites(self, since_unix: int) -> list[tuple[str, str]]: ...
+
+
 class InviteQueue:
     """The invites being accepted right now, one background task per room.
 
-    An invite seen again while its task runs (a repeated sync, the full sync after a restart)
-    does not start a second one; the sync loop never waits for a join.
+    An invite seen again while its task runs does not start a second one; the sync loop never
+    waits for a join. Each invite is stored until its join succeeds or is refused for good, so
+    one still pending at shutdown (or given up on) is tried again by :meth:`resume` at start.
     """
 
     def __init__(
@@ -123,11 +131,13 @@ class InviteQueue:
         join: Callable[[str], Awaitable[Attempt]],
         sleep: Sleep,
         spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]],
+        store: InviteStore,
         waits: Callable[[], Iterator[float]] = delays,
     ) -> None:
         self._join = join
         self._sleep = sleep
         self._spawn = spawn
+        self._store = store
         self._waits = waits
         self.active: dict[str, asyncio.Task[Any]] = {}
 
@@ -139,12 +149,25 @@ class InviteQueue:
         self.active[room_id] = task
         return task
 
+    async def resume(self, allowed: Callable[[str], bool]) -> None:
+        """Try again the invites a previous run did not manage to accept (at most a week old),
+        as far as the allow-list (which may have changed since) still admits their inviter."""
+        for room_id, inviter in await self._store.pending_invites(int(time.time()) - KEEP_S):
+            if not allowed(inviter):
+                await self._store.forget_invite(room_id)
+                continue
+            log.info("trying again to join %s (invited by %s)", room_id, inviter)
+            self.accept(room_id, inviter)
+
     async def _accept(self, room_id: str, inviter: str) -> bool:
         try:
+            await self._store.remember_invite(room_id, inviter)
             what = f"joining {room_id} (invited by {inviter})"
             result = await retrying(lambda: self._join(room_id), what, self._sleep, self._waits())
             if result.ok:
                 log.info("joined %s (invited by %s)", room_id, inviter)
+            if result.ok or not result.retry:
+                await self._store.forget_invite(room_id)
             return result.ok
         finally:
             self.active.pop(room_id, None)

@@ -10,6 +10,7 @@ import pytest
 from nio import JoinError
 
 from bot.retry import Attempt, InviteQueue, classify, delays, retrying
+from bot.store import Store
 
 
 def error(status: int | None, errcode: str = "M_FORBIDDEN") -> JoinError:
@@ -102,6 +103,20 @@ async def test_retrying_stops_on_a_lasting_refusal_and_on_shutdown() -> None:
     assert not (await retrying(transient, "x", stopping)).ok
 
 
+class MemoryInvites:
+    def __init__(self, **pending: str) -> None:
+        self.pending = dict(pending)
+
+    async def remember_invite(self, room_id: str, inviter: str) -> None:
+        self.pending.setdefault(room_id, inviter)
+
+    async def forget_invite(self, room_id: str) -> None:
+        self.pending.pop(room_id, None)
+
+    async def pending_invites(self, since_unix: int) -> list[tuple[str, str]]:
+        return list(self.pending.items())
+
+
 async def test_invite_queue_runs_one_task_per_room_without_blocking() -> None:
     gate = asyncio.Event()
     joins: list[str] = []
@@ -111,13 +126,55 @@ async def test_invite_queue_runs_one_task_per_room_without_blocking() -> None:
         await gate.wait()
         return Attempt(True)
 
-    queue = InviteQueue(join, no_sleep, asyncio.ensure_future)
+    store = MemoryInvites()
+    queue = InviteQueue(join, no_sleep, asyncio.ensure_future, store)
     first = queue.accept("!a:x", "@u:x")
     assert queue.accept("!a:x", "@u:x") is first  # the same invite seen again
     queue.accept("!b:x", "@u:x")
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
     assert sorted(joins) == ["!a:x", "!b:x"]
+    assert store.pending == {"!a:x": "@u:x", "!b:x": "@u:x"}  # kept until joined
     gate.set()
     assert await first
-    await asyncio.sleep(0)
-    assert queue.active == {}
+    await asyncio.sleep(0.01)
+    assert queue.active == {} and store.pending == {}
+
+
+async def test_invite_queue_keeps_given_up_invites_and_resumes_allowed_ones() -> None:
+    outcomes = {"!race:x": Attempt(False, retry=True), "!gone:x": Attempt(False, retry=False)}
+    tried: list[str] = []
+
+    async def join(room_id: str) -> Attempt:
+        tried.append(room_id)
+        return outcomes.get(room_id, Attempt(True))
+
+    store = MemoryInvites()
+    queue = InviteQueue(join, no_sleep, asyncio.ensure_future, store, waits=lambda: iter([1.0]))
+    assert not await queue.accept("!race:x", "@u:x")  # given up: tried again at the next start
+    assert not await queue.accept("!gone:x", "@u:x")  # refused for good: forgotten
+    assert store.pending == {"!race:x": "@u:x"}
+
+    store.pending["!old:x"] = "@eve:evil.org"  # the allow-list no longer admits this inviter
+    outcomes.pop("!race:x")
+    tried.clear()
+    await queue.resume(lambda inviter: inviter.endswith(":x"))
+    await asyncio.gather(*queue.active.values())
+    assert tried == ["!race:x"] and store.pending == {}
+
+
+async def test_store_keeps_pending_invites_as_personal_data_of_the_inviter(tmp_path) -> None:
+    store = Store(tmp_path / "bot.db")
+    await store.open()
+    try:
+        await store.remember_invite("!a:x", "@anna:x")
+        await store.remember_invite("!b:x", "@bert:y")
+        assert await store.pending_invites(0) == [("!a:x", "@anna:x"), ("!b:x", "@bert:y")]
+        mine = await store.personal_data("@anna:x")
+        assert [row["room_id"] for row in mine["pending_invites"]] == ["!a:x"]
+        assert (await store.forget_user("@anna:x"))["pending_invites"] == 1
+        await store.forget_invite("!b:x")
+        assert await store.pending_invites(0) == []
+        await store.remember_invite("!c:x", "@anna:x")
+        assert await store.pending_invites(2**40) == []  # older than the cut-off: dropped
+    finally:
+        await store.close()
