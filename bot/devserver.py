@@ -321,3 +321,25 @@ class LocalSynapse:
 
     def user_id(self, localpart: str) -> str:
         return f"@{localpart}:{self.server_name}"
+
+
+def federating_pair(
+    folder: Path, home_public_port: int | None = None
+) -> tuple[LocalSynapse, LocalSynapse]:
+    """Two servers that federate on loopback, not yet started: ``localhost:P`` and ``127.0.0.1:Q``.
+
+    The server names carry their federation ports, so neither server looks up ``.well-known`` or
+    SRV records. ``home_public_port``: where the other server reaches the first one, if a proxy
+    stands in front of its federation listener (the proxy must then present its certificate).
+    """
+    listener = free_port()
+    home = LocalSynapse(
+        folder / "home",
+        server_name=f"localhost:{home_public_port or listener}",
+        federation_port=listener,
+    )
+    remote_port = free_port()
+    remote = LocalSynapse(
+        folder / "remote", server_name=f"127.0.0.1:{remote_port}", federation_port=remote_port
+    )
+    return home, remote

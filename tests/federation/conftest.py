@@ -27,7 +27,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.devclient import DevUser
-from bot.devserver import LocalSynapse, free_port
+from bot.devserver import LocalSynapse, federating_pair, free_port
 from tests.conftest import UserFactory, unique
 from tests.faultproxy import HOP_BY_HOP, FaultProxy
 
@@ -84,19 +84,11 @@ class Federation:
 
 @pytest_asyncio.fixture(scope="session")
 async def federation(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Federation]:
-    public, listener = free_port(), free_port()
-    home = LocalSynapse(
-        tmp_path_factory.mktemp("home"), server_name=f"localhost:{public}", federation_port=listener
-    )
-    remote_port = free_port()
-    remote = LocalSynapse(
-        tmp_path_factory.mktemp("remote"),
-        server_name=f"127.0.0.1:{remote_port}",
-        federation_port=remote_port,
-    )
+    public = free_port()
+    home, remote = federating_pair(tmp_path_factory.mktemp("federation"), public)
     home.write_config()  # makes the certificate the proxy presents too
     proxy = SlowFederation(
-        f"https://127.0.0.1:{listener}",
+        f"https://127.0.0.1:{home.federation_port}",
         public,
         home.folder / "federation.crt",
         home.folder / "federation.key",
