@@ -30,7 +30,7 @@ async def invited_room(user: DevUser, bot: RunningBot, encrypted: bool) -> str:
 
 @PLAIN_AND_ENCRYPTED
 async def test_invite_from_the_other_server_is_accepted_and_answered(
-    make_bot: BotFactory, make_remote_user, federation: Federation, encrypted: bool
+    make_bot: BotFactory, make_remote_user: UserFactory, federation: Federation, encrypted: bool
 ) -> None:
     bot = await make_bot(access=both_servers(federation))
     dora = await make_remote_user("dora")
@@ -42,7 +42,7 @@ async def test_invite_from_the_other_server_is_accepted_and_answered(
 
 async def test_invite_is_accepted_when_the_inviting_server_answers_slowly(
     make_bot: BotFactory,
-    make_remote_user,
+    make_remote_user: UserFactory,
     federation: Federation,
     slow_invites: SlowFederation,
 ) -> None:
@@ -68,7 +68,7 @@ def test_allowlist_names_servers_with_their_port() -> None:
 
 async def test_invite_from_a_server_missing_from_the_allowlist_is_rejected(
     make_bot: BotFactory,
-    make_remote_user,
+    make_remote_user: UserFactory,
     federation: Federation,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -86,7 +86,7 @@ async def test_invite_from_a_server_missing_from_the_allowlist_is_rejected(
 
 async def test_invite_still_pending_at_a_restart_is_accepted_after_it(
     make_bot: BotFactory,
-    make_remote_user,
+    make_remote_user: UserFactory,
     federation: Federation,
     slow_invites: SlowFederation,
 ) -> None:
@@ -109,7 +109,7 @@ async def test_invite_still_pending_at_a_restart_is_accepted_after_it(
 async def test_poll_counts_voters_from_both_servers(
     make_bot: BotFactory,
     make_user: UserFactory,
-    make_remote_user,
+    make_remote_user: UserFactory,
     federation: Federation,
     encrypted: bool,
 ) -> None:
@@ -128,7 +128,10 @@ async def test_poll_counts_voters_from_both_servers(
 
 
 async def test_tandem_round_pairs_people_across_servers(
-    make_bot: BotFactory, make_user: UserFactory, make_remote_user, federation: Federation
+    make_bot: BotFactory,
+    make_user: UserFactory,
+    make_remote_user: UserFactory,
+    federation: Federation,
 ) -> None:
     carol = await make_user("carol")
     alice = await make_user("alice")
