@@ -12,7 +12,9 @@ from pydantic import ValidationError
 
 from bot.config import AccessConfig
 from bot.devclient import DevUser, body_of
+from bot.devserver import LocalSynapse
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.faultproxy import FaultProxy
 from tests.federation.conftest import Federation, SlowFederation, both_servers
 from tests.test_exchange_integration import _quiet_weekday, decrypted, until
 from tests.test_polls_integration import respond, start_poll, stored_votes
@@ -176,3 +178,29 @@ async def join_with_retries(user: DevUser, room_id: str) -> None:
             break
         await asyncio.sleep(0.5)
     await user.wait_until(lambda: room_id in user.client.rooms, 60)
+
+
+def creation_or_invite(method: str, path: str) -> bool:
+    return (method == "POST" and path.endswith("/createRoom")) or (
+        method == "PUT" and "/state/m.room.member/" in path
+    )
+
+
+async def test_room_creation_and_invites_are_retried_on_server_errors(
+    synapse: LocalSynapse,
+    make_bot: BotFactory,
+    make_user: UserFactory,
+    make_remote_user: UserFactory,
+    federation: Federation,
+) -> None:
+    faults = ["502", None, "502", None, None]  # creation fails once, then the first invite once
+    async with FaultProxy(synapse.url, faults, matches=creation_or_invite) as proxy:
+        bot = await make_bot(matrix={"homeserver": proxy.url}, access=both_servers(federation))
+        alice = await make_user("alice")
+        dora = await make_remote_user("dora")
+        assert bot.app is not None
+        room = await bot.app.shell.create_room("Tandem", [alice.user_id, dora.user_id])
+        await join_with_retries(alice, room)
+        await join_with_retries(dora, room)
+        await bot.stop()  # before the proxy goes away under it
+    assert proxy.injected["502"] == 2
