@@ -44,7 +44,7 @@ from nio.store import SqliteStore
 
 from bot.config import Config
 from bot.crosssign import cross_signed_devices, ensure_cross_signing, query_keys
-from bot.retry import Attempt, classify, retrying
+from bot.retry import Attempt, classify, retrying, transient_status
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -590,7 +590,7 @@ class MatrixShell:
         if status == 200:
             return Attempt(True)
         reason = f"HTTP {status} {payload.get('errcode', '') if isinstance(payload, dict) else ''}"
-        return Attempt(False, retry=status >= 500 or status == 429, reason=reason.strip())
+        return Attempt(False, retry=transient_status(status), reason=reason.strip())
 
     # --- end of issue 20's part
 

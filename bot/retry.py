@@ -64,13 +64,16 @@ def classify(response: object, *, forbidden_is_transient: bool = False) -> Attem
         return Attempt(False, retry=False, reason=type(response).__name__)
     status = getattr(getattr(response, "transport_response", None), "status", None)
     reason = f"HTTP {status or '?'} {response.status_code or ''} {response.message or ''}".strip()
-    transient = (
+    return Attempt(False, retry=transient_status(status, forbidden_is_transient), reason=reason)
+
+
+def transient_status(status: int | None, forbidden_is_transient: bool = False) -> bool:
+    return (
         status is None
         or status >= 500
         or status == 429
         or (status == 403 and forbidden_is_transient)
     )
-    return Attempt(False, retry=transient, reason=reason)
 
 
 Sleep = Callable[[float], Awaitable[bool]]  # False: stop trying (the bot is shutting down)
