@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from nio import JoinResponse
+from nio import JoinResponse, MegolmEvent
 from pydantic import ValidationError
 
 from bot.config import AccessConfig
@@ -164,7 +164,17 @@ async def test_tandem_round_pairs_people_across_servers(
     await until(lambda: bool(intro(alice)), 60)
     tandem_room = intro(alice)[0][0]
     await join_with_retries(dora, tandem_room)
-    await until(lambda: bool(intro(dora)), 60)
+    try:
+        await until(lambda: bool(intro(dora)), 60)
+    except AssertionError as exc:  # say which hop failed: key sharing or delivery
+        seen = [e for r, e in dora.events if r == tandem_room]
+        assert bot.app is not None
+        known = bot.app.shell.client.device_store.active_user_devices(dora.user_id)
+        raise AssertionError(
+            f"intro not readable on the other server: {len(seen)} events there, "
+            f"{sum(isinstance(e, MegolmEvent) for e in seen)} undecryptable; "
+            f"bot knew {len(list(known))} device(s) of the person there"
+        ) from exc
     assert intro(dora)[0][0] == tandem_room
     assert dora.user_id in body_of(intro(alice)[0][1])
 
