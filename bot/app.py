@@ -29,6 +29,7 @@ from bot.i18n import LANGUAGES, Message, Texts
 from bot.matrix import MatrixShell, SendFailed, txn_id
 from bot.parsing import parse_command, strip_reply_fallback
 from bot.registry import Command, Permission, Registry, discover
+from bot.retry import InviteQueue
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class Impulsbot:
     async def serve(self) -> None:
         jobs = [self.spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
         jobs.append(self.spawn(self._housekeeping()))
+        self.spawn(self.invite_queue().resume(self.config.access.invite_allowed))
         try:
             await self.shell.sync_forever(self.on_sync)
         finally:
@@ -176,10 +178,19 @@ class Impulsbot:
         )
         if inviter and self.config.access.invite_allowed(inviter):
             log.info("accepting invite to %s from %s", room_id, inviter)
-            await self.shell.join(room_id)
+            self.invite_queue().accept(room_id, inviter)
         else:
             log.warning("rejecting invite to %s from %s (not allowed)", room_id, inviter)
             await self.shell.leave(room_id)
+
+    def invite_queue(self) -> InviteQueue:
+        """Joins retried in the background (bot/retry.py): across federation the first join
+        often comes too early. Invites still pending from the last run are resumed in serve()."""
+        queue = self.features.get("invites")
+        if queue is None:
+            queue = InviteQueue(self.shell.try_join, self.shell.keep_trying, self.spawn, self.store)
+            self.features["invites"] = queue
+        return queue
 
     async def _process_room(self, room_id: str, events: list[Any]) -> None:
         room = self.shell.client.rooms.get(room_id)

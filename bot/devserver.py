@@ -1,7 +1,9 @@
 """A throwaway local Synapse homeserver on loopback, for the demo, the tests and the benchmarks.
 
 Synapse runs as a child process with SQLite in a temporary folder; users are registered through its
-shared-secret admin API. Nothing here is meant for production.
+shared-secret admin API. With ``federation_port`` it also federates with other such servers on
+loopback: a TLS federation listener with a self-signed certificate made on the spot, certificate
+checks and the loopback block switched off. Nothing here is meant for production.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import yaml
 
 GENEROUS = {"per_second": 10_000, "burst_count": 10_000}
 STARTUP_TIMEOUT = 90.0
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
 
 class DevServerError(RuntimeError):
@@ -68,6 +71,44 @@ def _rate_limits() -> dict[str, Any]:
     }
 
 
+def write_self_signed_certificate(cert_path: Path, key_path: Path, host: str) -> None:
+    """A throwaway certificate for ``host`` (and 127.0.0.1), valid for a day."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    if host != "127.0.0.1":
+        names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+
+
 @dataclass
 class RegisteredUser:
     user_id: str
@@ -80,11 +121,18 @@ class LocalSynapse:
     """Start with ``async with LocalSynapse(folder) as hs:``; ``hs.url`` is the client URL."""
 
     def __init__(
-        self, folder: Path, port: int | None = None, server_name: str = "localhost"
+        self,
+        folder: Path,
+        port: int | None = None,
+        server_name: str = "localhost",
+        federation_port: int | None = None,
     ) -> None:
+        """``federation_port``: listen for federation (TLS) there; ``server_name`` must then name
+        a port where other servers reach it (this one, or a proxy in front of it)."""
         self.folder = Path(folder)
         self.port = port or free_port()
         self.server_name = server_name
+        self.federation_port = federation_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.shared_secret = secrets.token_hex(16)
         self.process: subprocess.Popen[bytes] | None = None
@@ -127,16 +175,7 @@ class LocalSynapse:
             "server_name": self.server_name,
             "public_baseurl": self.url + "/",
             "pid_file": str(self.folder / "homeserver.pid"),
-            "listeners": [
-                {
-                    "port": self.port,
-                    "bind_addresses": ["127.0.0.1"],
-                    "type": "http",
-                    "tls": False,
-                    "x_forwarded": False,
-                    "resources": [{"names": ["client"], "compress": False}],
-                }
-            ],
+            "listeners": self._listeners(),
             "database": {
                 "name": "sqlite3",
                 "args": {"database": str(self.folder / "homeserver.db")},
@@ -157,7 +196,48 @@ class LocalSynapse:
             "federation_domain_whitelist": [],
             **_rate_limits(),
         }
+        if self.federation_port is not None:
+            config.update(self._federation_config())
         self.config_path.write_text(yaml.safe_dump(config))
+
+    def _federation_config(self) -> dict[str, Any]:
+        cert, key = self.folder / "federation.crt", self.folder / "federation.key"
+        if not cert.exists():
+            write_self_signed_certificate(cert, key, self.server_name.rsplit(":", 1)[0])
+        return {
+            "listeners": [
+                *self._listeners(),
+                {
+                    "port": self.federation_port,
+                    "bind_addresses": ["127.0.0.1"],
+                    "type": "http",
+                    "tls": True,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["federation"], "compress": False}],
+                },
+            ],
+            "tls_certificate_path": str(cert),
+            "tls_private_key_path": str(key),
+            "federation_verify_certificates": False,
+            "federation_domain_whitelist": None,
+            # Both spellings (Synapse 1.163 reads the first); loopback must be reachable.
+            "ip_range_blacklist": [],
+            "ip_range_blocklist": [],
+            "ip_range_whitelist": LOOPBACK,
+            "trusted_key_servers": [],
+        }
+
+    def _listeners(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "port": self.port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": False,
+                "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ]
 
     async def start(self) -> None:
         if not synapse_available():
@@ -241,3 +321,25 @@ class LocalSynapse:
 
     def user_id(self, localpart: str) -> str:
         return f"@{localpart}:{self.server_name}"
+
+
+def federating_pair(
+    folder: Path, home_public_port: int | None = None
+) -> tuple[LocalSynapse, LocalSynapse]:
+    """Two servers that federate on loopback, not yet started: ``localhost:P`` and ``127.0.0.1:Q``.
+
+    The server names carry their federation ports, so neither server looks up ``.well-known`` or
+    SRV records. ``home_public_port``: where the other server reaches the first one, if a proxy
+    stands in front of its federation listener (the proxy must then present its certificate).
+    """
+    listener = free_port()
+    home = LocalSynapse(
+        folder / "home",
+        server_name=f"localhost:{home_public_port or listener}",
+        federation_port=listener,
+    )
+    remote_port = free_port()
+    remote = LocalSynapse(
+        folder / "remote", server_name=f"127.0.0.1:{remote_port}", federation_port=remote_port
+    )
+    return home, remote

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from nio import (
     AsyncClient,
@@ -43,6 +44,7 @@ from nio.store import SqliteStore
 
 from bot.config import Config
 from bot.crosssign import cross_signed_devices, ensure_cross_signing, query_keys
+from bot.retry import Attempt, classify, retrying, transient_status
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -524,8 +526,20 @@ class MatrixShell:
         return bool(room and room.encrypted)
 
     async def join(self, room_id: str) -> bool:
+        return (await self.try_join(room_id)).ok
+
+    # --- room creation, invites and joins: retried across federation (issue 20, bot/retry.py)
+
+    async def try_join(self, room_id: str) -> Attempt:
+        """One join; a 403 counts as transient (the inviting server may not have stored yet)."""
         response = await self.client.join(room_id)
-        return isinstance(response, JoinResponse)
+        if isinstance(response, JoinResponse):
+            return Attempt(True)
+        return classify(response, forbidden_is_transient=True)
+
+    async def keep_trying(self, seconds: float) -> bool:
+        await self.sleep_unless_stopped(seconds)
+        return not self.stopping.is_set()
 
     async def leave(self, room_id: str) -> None:
         with contextlib.suppress(Exception):
@@ -538,15 +552,47 @@ class MatrixShell:
         return await self._create_encrypted_room(invite, name=name, topic=topic)
 
     async def _create_encrypted_room(self, invite: list[str], **options: Any) -> str:
-        response = await self.client.room_create(
-            invite=invite,
-            initial_state=[{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}],
-            **options,
+        """Create, then invite one by one: a remote server that is down fails its own invite
+        (retried), never the creation, which must not be retried into a second room."""
+
+        async def create() -> Attempt:
+            response = await self.client.room_create(
+                initial_state=[{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}],
+                **options,
+            )
+            if isinstance(response, RoomCreateResponse):
+                return Attempt(True, value=response.room_id)
+            return classify(response)
+
+        what = f"creating a room for {', '.join(invite)}"
+        created = await retrying(create, what, self.keep_trying)
+        if not created.ok:
+            raise SendFailed(f"could not create a room with {invite}: {created.reason}")
+        room_id: str = created.value
+        self._adopt_created_room(room_id, invite)
+        for user_id in invite:
+            await retrying(
+                lambda user_id=user_id: self._try_invite(room_id, user_id, options),
+                f"inviting {user_id} to {room_id}",
+                self.keep_trying,
+            )
+        return room_id
+
+    async def _try_invite(self, room_id: str, user_id: str, options: dict[str, Any]) -> Attempt:
+        # The membership state endpoint, unlike /invite, carries is_direct for direct chats.
+        content: dict[str, Any] = {"membership": "invite"}
+        if options.get("is_direct"):
+            content["is_direct"] = True
+        room, user = quote(room_id, safe=""), quote(user_id, safe="")
+        status, payload = await self.raw_request(
+            "PUT", f"/_matrix/client/v3/rooms/{room}/state/m.room.member/{user}", content
         )
-        if not isinstance(response, RoomCreateResponse):
-            raise SendFailed(f"could not create a room with {invite}: {_describe(response)}")
-        self._adopt_created_room(response.room_id, invite)
-        return response.room_id
+        if status == 200:
+            return Attempt(True)
+        reason = f"HTTP {status} {payload.get('errcode', '') if isinstance(payload, dict) else ''}"
+        return Attempt(False, retry=transient_status(status), reason=reason.strip())
+
+    # --- end of issue 20's part
 
     def _adopt_created_room(self, room_id: str, invited: list[str]) -> None:
         """Know a room we just created without waiting for the next sync.

@@ -6,6 +6,7 @@ from bot.store.exchange import ExchangeStore
 from bot.store.feedback import FeedbackStore
 from bot.store.impulses import ImpulseStore
 from bot.store.insights import InsightsStore
+from bot.store.invites import InviteStore
 from bot.store.polls import PollStore
 
 
@@ -16,6 +17,7 @@ class Store(
     FeedbackStore,
     InsightsStore,
     ExchangeStore,
+    InviteStore,
     StoreBase,
 ):
     """All queries of the bot, on one aiosqlite connection."""
