@@ -1,4 +1,4 @@
-"""Pure checks of the event size arithmetic (bot/outgoing.py) and the bounded numbers (bot/bounds.py).
+"""Pure checks of the event size arithmetic (bot/outgoing.py) and bounded numbers (bot/bounds.py).
 
 The real-homeserver side (that Synapse accepts what we predict fits) is in
 tests/test_limits_integration.py.
