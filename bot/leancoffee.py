@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from bot.bounds import NotANumber, OutOfRange, bounded_float, bounded_int
 from bot.i18n import Message, Texts, join
 from bot.outcome import Outcome, Rejected
 
@@ -1039,6 +1040,7 @@ _UNIT_SECONDS = {
     "stunden": 3600,
     "hours": 3600,
 }
+MAX_DURATION_NUMBER = 1_000_000  # any bigger amount is out of every range checked later
 _TOPIC_REF = re.compile(r"^#?(\d{1,3})[.:)]?$")
 
 
@@ -1056,7 +1058,10 @@ def parse_duration_text(value: str) -> int | None:
     match = _DURATION.match(value.strip())
     if not match:
         return None
-    number = float(match.group("num").replace(",", "."))
+    try:
+        number = bounded_float(match.group("num"), MAX_DURATION_NUMBER)
+    except ValueError:  # thousands of digits: no duration, and float() would give infinity
+        return None
     unit = (match.group("unit") or "m").lower()
     return round(number * _UNIT_SECONDS.get(unit, 60))
 
@@ -1101,9 +1106,10 @@ def parse_start_options(tokens: list[str]) -> LeanCoffeeSettings | Rejected:
 def _apply_option(values: dict[str, int], option: str, shown: str, raw: str) -> Rejected | None:
     if option == "dots":
         low, high = DOTS_RANGE
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        try:
+            values[option] = bounded_int(raw, low, high)
+        except ValueError:
             return _reject("dots_invalid", value=raw, min=low, max=high)
-        values[option] = int(raw)
         return None
     seconds = parse_duration_text(raw)
     if seconds is None:
@@ -1162,8 +1168,10 @@ def _parse_dot(rest: str) -> LcCommand | Rejected:
         raw = tokens[1].lstrip("x×*")
         raw = _normalise_dashes(raw).replace("--", "-")
         try:
-            count = int(raw)
-        except ValueError:
+            count = bounded_int(raw, -DOTS_RANGE[1], DOTS_RANGE[1], signed=True)
+        except OutOfRange as exc:
+            return _reject("dots_invalid", value=exc.value, min=DOTS_RANGE[0], max=DOTS_RANGE[1])
+        except NotANumber:
             return _reject("dots_count_invalid")
         if count == 0:
             return _reject("dots_count_invalid")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from bot.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
 from bot.i18n import DEFAULT_LANGUAGE, Message, Texts, escape, join
 
 # --- Matrix names ------------------------------------------------------------------------------
@@ -339,9 +340,13 @@ class _Options:
             if value is None and nxt < len(tokens) and _DIGITS.fullmatch(tokens[nxt]):
                 value, nxt = tokens[nxt], nxt + 1
             if value is not None:
-                if not _DIGITS.fullmatch(value.strip()):
-                    raise PollInputError(_T + "err_bad_selections", value=value)
-                self.max_selections = int(value)
+                try:  # 0 or more than the poll's answers: err_selections_range, below
+                    self.max_selections = bounded_int(value, 0, MAX_ANSWERS + 1)
+                except NotANumber:
+                    raise PollInputError(_T + "err_bad_selections", value=value) from None
+                except OutOfRange as exc:
+                    params = {**exc.params(), "low": 1, "high": MAX_ANSWERS}
+                    raise PollInputError("limits.selections_range", **params) from None
         elif name == "duration":
             if value is None:
                 value, nxt = _duration_tokens(tokens, nxt)
@@ -528,9 +533,14 @@ def parse_vote_command(args: str) -> VoteCommand:
 
 def _parse_poll_number(token: str) -> int:
     match = _POLL_NUMBER.fullmatch(token)
-    if match is None or int(match[1]) < 1:
-        raise VoteInputError(_T + "err_vote_poll_number", value=token)
-    return int(match[1])
+    try:
+        if match is None or not match[1].strip("0"):
+            raise NotANumber(token)
+        return bounded_int(match[1], *POLL_NUMBERS)
+    except NotANumber:
+        raise VoteInputError(_T + "err_vote_poll_number", value=token) from None
+    except OutOfRange as exc:
+        raise VoteInputError("limits.poll_number_range", **exc.params()) from None
 
 
 def _parse_answer_numbers(token: str) -> tuple[int, ...]:
@@ -539,10 +549,15 @@ def _parse_answer_numbers(token: str) -> tuple[int, ...]:
     pieces = [p for p in token.split(",") if p]
     if not pieces:
         raise VoteInputError(_T + "err_vote_syntax")
+    numbers = []
     for piece in pieces:
-        if not _DIGITS.fullmatch(piece):
-            raise VoteInputError(_T + "err_vote_not_number", value=piece)
-    return tuple(dict.fromkeys(int(p) for p in pieces))  # "1,1" is one vote for 1
+        try:
+            numbers.append(bounded_int(piece, 1, MAX_ANSWERS))
+        except NotANumber:
+            raise VoteInputError(_T + "err_vote_not_number", value=piece) from None
+        except OutOfRange as exc:
+            raise VoteInputError("limits.answer_number_range", **exc.params()) from None
+    return tuple(dict.fromkeys(numbers))  # "1,1" is one vote for 1
 
 
 def selection_for(poll: Poll, command: VoteCommand) -> tuple[str, ...]:

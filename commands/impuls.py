@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.bounds import MAX_PAUSE_DAYS
 from bot.context import Context
 from bot.events import content_of, event_type, reaction, redacted_event, referenced_event, relation
 from bot.i18n import Message, Texts, join
@@ -484,6 +485,10 @@ async def pause(ctx: Context, args: str) -> None:
             example = f"{today + dt.timedelta(days=14):%d.%m.%Y}"
             date = format_date(parsed, ctx.t)
             await ctx.reply(ctx.text("impuls.command.err_pause_past", date=date, example=example))
+            return
+        latest = today + dt.timedelta(days=MAX_PAUSE_DAYS)
+        if parsed > latest:
+            await ctx.reply(ctx.text("limits.pause_date_range", latest=format_date(latest, ctx.t)))
             return
         until = parsed
     sub = await require_subscription(ctx)

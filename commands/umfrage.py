@@ -8,6 +8,7 @@ ending a poll exactly once. Parsing, counting and wording live in :mod:`bot.poll
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from nio import Event, MegolmEvent, RedactionEvent
 
+from bot.bounds import POLL_NUMBERS, bounded_int
 from bot.context import Context
 from bot.i18n import Texts, join
 from bot.matrix import SendFailed, txn_id
@@ -64,7 +66,9 @@ def to_ms(moment: datetime) -> int:
 def parse_poll_number(text: str) -> int | None:
     """'4', '#4', 'Nr. 4' → 4; anything else → None."""
     match = _POLL_NUMBER.fullmatch(text.strip())
-    return int(match[1]) if match and int(match[1]) > 0 else None
+    with contextlib.suppress(ValueError):  # not a number, or none that can exist
+        return bounded_int(match[1], *POLL_NUMBERS) if match else None
+    return None
 
 
 def state(app: Impulsbot) -> dict[str, Any]:

@@ -11,9 +11,11 @@ import json
 import pytest
 import vodozemac
 
-from bot import outgoing
+from bot import bounds, leancoffee, outgoing, polls, privacy
 from bot.i18n import Message, Texts, escape
+from bot.outcome import Rejected
 from bot.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
+from commands import umfrage
 
 ROOM = "!abcdefghijklmnop:example.org"
 PLAIN = Target(ROOM, encrypted=False)
@@ -122,3 +124,66 @@ def test_fallback_notice_keeps_reply_but_not_annotation() -> None:
 def test_shorten() -> None:
     assert outgoing.shorten("abc") == "abc"
     assert outgoing.shorten("a" * 500) == "a" * 199 + ELLIPSIS
+
+
+# ---------------------------------------------------------------------------- bounded numbers
+
+HUGE_NUMBERS = ["99999999999999999999", "9" * 5_000, "1" + "0" * 19]
+
+
+@pytest.mark.parametrize("text", HUGE_NUMBERS)
+def test_huge_numbers_are_out_of_range_without_int(text: str) -> None:
+    with pytest.raises(bounds.OutOfRange) as caught:
+        bounds.bounded_int(text, 1, 20)
+    assert (caught.value.low, caught.value.high) == (1, 20)
+    assert len(caught.value.value) <= 30
+
+
+@pytest.mark.parametrize("text", ["", "²", "٣", "1_000", " ", "-", "1.5", "0x10", "+3"])
+def test_only_ascii_digits_are_numbers(text: str) -> None:
+    with pytest.raises(bounds.NotANumber):
+        bounds.bounded_int(text, 0, 10)
+
+
+def test_bounded_int_accepts_its_range_and_signs_when_asked() -> None:
+    assert bounds.bounded_int(" 007 ", 1, 10) == 7
+    assert bounds.bounded_int("-3", -10, 10, signed=True) == -3
+    with pytest.raises(bounds.OutOfRange):
+        bounds.bounded_int("0", 1, 10)
+
+
+def test_bounded_float() -> None:
+    assert bounds.bounded_float("1,5", 10) == 1.5
+    with pytest.raises(bounds.OutOfRange):
+        bounds.bounded_float("9" * 400, 1e6)
+    with pytest.raises(bounds.NotANumber):
+        bounds.bounded_float("1,5,5", 10)
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS)
+def test_vote_numbers_are_bounded_with_a_message_naming_the_range(number: str) -> None:
+    for args, key in ((f"{number} 1", "poll_number_range"), (f"1 {number}", "answer_number_range")):
+        with pytest.raises(polls.VoteInputError) as caught:
+            polls.parse_vote_command(args)
+        assert caught.value.key == f"limits.{key}"
+        text = caught.value.render(Texts("de")).plain
+        assert ("zwischen 1 und" in text and "…" in text) or number in text
+
+
+def test_other_parsers_bound_their_numbers() -> None:
+    huge = "9" * 5_000
+    with pytest.raises(polls.PollInputError) as caught:
+        polls.parse_poll_command(f"Frage? | a | b --mehrfach={huge}")
+    assert caught.value.key == "limits.selections_range"
+    assert umfrage.parse_poll_number(huge) is None
+    assert umfrage.parse_poll_number("#4") == 4
+    rejected = leancoffee.parse_command(f"punkt 2 {huge}")
+    assert isinstance(rejected, Rejected) and rejected.reason == "dots_invalid"
+    assert leancoffee.parse_command("punkt 2 -1").count == -1
+    assert leancoffee.parse_duration_text(huge + "m") is None
+    rejected = leancoffee.parse_command(f"start --punkte {huge}")
+    assert isinstance(rejected, Rejected) and rejected.reason == "dots_invalid"
+    rejected = leancoffee.parse_command("start --punkte ²")
+    assert isinstance(rejected, Rejected) and rejected.reason == "dots_invalid"
+    with pytest.raises(privacy.FeedbackInputError):
+        privacy.parse_feedback(f"{huge}/5 gut")

@@ -144,3 +144,20 @@ async def test_a_413_or_an_unsplittable_event_ends_in_a_short_notice(
 def _app(bot: RunningBot):
     assert bot.app is not None
     return bot.app
+
+
+@PLAIN_AND_ENCRYPTED
+async def test_huge_numbers_get_a_message_naming_the_range(
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+) -> None:
+    bot = await make_bot()
+    alice = await make_user("alice")
+    room = await room_with_bot(alice, bot, encrypted)
+    internal_error = DE("core.internal_error").plain
+    vote = await alice.ask(room, "!abstimmen 99999999999999999999 1")
+    assert "zwischen 1 und 999999999" in body_of(vote)
+    answer = await alice.ask(room, "!abstimmen 1 99999999999999999999")
+    assert "Antwortnummern liegen zwischen 1 und 20" in body_of(answer)
+    for command in ("!ergebnis 99999999999999999999", f"!abstimmen {'9' * 5_000} 1"):
+        reply = await alice.ask(room, command)
+        assert body_of(reply) and body_of(reply) != internal_error
