@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ NUMBERS = "99999999999999999999 1 -1 0 " + "9" * 5_000 + " 1e999 #99999999999999
 FILLER = "Wort „zitat“ | <i>x</i> \u202e 5/5 ä 99999999999999999999 "
 KINDS = ("huge", "controls", "numbers", "html")
 ANSWER_TIMEOUT_S = 30.0
+ROOMS_PER_KIND = 4
 
 
 def spellings_with_subcommands(registry: Registry) -> list[str]:
@@ -124,6 +126,8 @@ async def fuzz_room(
         since = len(user.events)
         command_id = await user.say(room, body)
         figures.sent += 1
+        if figures.sent % 50 == 0:
+            print(f"{room[:12]}: {figures.sent}/{len(chosen)} sent", file=sys.stderr, flush=True)
         try:
             await user.wait_until(
                 lambda: bool(_answers(user, room, bot_id, command_id, since)),  # noqa: B023
@@ -144,7 +148,11 @@ async def fuzz_room(
     return figures
 
 
-async def measure(sample: int | None = None) -> dict[str, Any]:
+async def measure(
+    sample: int | None = None, rooms_per_kind: int = ROOMS_PER_KIND
+) -> dict[str, Any]:
+    """Every case in a plain and in an encrypted room; each kind's cases spread over a few
+    rooms that run side by side (within a room, one command at a time)."""
     from bench.bench_roundtrip import BotProcess, homeserver, user
 
     chosen = cases(discover(), sample)
@@ -156,10 +164,17 @@ async def measure(sample: int | None = None) -> dict[str, Any]:
         bot.start()
         sender = await user(server, folder, "fuzzer")
         try:
+            runs = []
             for encrypted in (False, True):
-                room = await sender.create_room(invite=[bot.user_id], encrypted=encrypted)
-                await sender.wait_for(room, lambda e: getattr(e, "sender", "") == bot.user_id, 120)
-                total.add(await fuzz_room(sender, bot.user_id, room, encrypted, chosen))
+                for share in range(rooms_per_kind):
+                    room = await sender.create_room(invite=[bot.user_id], encrypted=encrypted)
+                    await sender.wait_for(
+                        room, lambda e: getattr(e, "sender", "") == bot.user_id, 120
+                    )
+                    part = chosen[share::rooms_per_kind]
+                    runs.append(fuzz_room(sender, bot.user_id, room, encrypted, part))
+            for figures in await asyncio.gather(*runs):
+                total.add(figures)
         finally:
             await sender.close()
             bot.stop()
