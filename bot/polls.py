@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from bot.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
 from bot.i18n import DEFAULT_LANGUAGE, Message, Texts, escape, join
+from bot.outgoing import shorten
 
 # --- Matrix names ------------------------------------------------------------------------------
 
@@ -260,16 +261,16 @@ def parse_duration(text: str) -> timedelta:
     """
     cleaned = text.strip().casefold()
     if not cleaned or not _DURATION_WHOLE.fullmatch(cleaned):
-        raise PollInputError(_T + "err_bad_duration", value=text.strip())
+        raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip()))
     seconds = 0.0
     for amount, unit in _DURATION_PART.findall(cleaned):
         if unit not in _UNIT_SECONDS:
-            raise PollInputError(_T + "err_bad_duration", value=text.strip())
+            raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip()))
         seconds += float(amount.replace(",", ".")) * _UNIT_SECONDS[unit]
     try:
         return timedelta(seconds=round(seconds))
     except OverflowError:  # "999999999999d": no timedelta, but still just bad input
-        raise PollInputError(_T + "err_bad_duration", value=text.strip()) from None
+        raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip())) from None
 
 
 def format_duration(duration: timedelta, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -538,7 +539,7 @@ def _parse_poll_number(token: str) -> int:
             raise NotANumber(token)
         return bounded_int(match[1], *POLL_NUMBERS)
     except NotANumber:
-        raise VoteInputError(_T + "err_vote_poll_number", value=token) from None
+        raise VoteInputError(_T + "err_vote_poll_number", value=shorten(token)) from None
     except OutOfRange as exc:
         raise VoteInputError("limits.poll_number_range", **exc.params()) from None
 
@@ -554,7 +555,7 @@ def _parse_answer_numbers(token: str) -> tuple[int, ...]:
         try:
             numbers.append(bounded_int(piece, 1, MAX_ANSWERS))
         except NotANumber:
-            raise VoteInputError(_T + "err_vote_not_number", value=piece) from None
+            raise VoteInputError(_T + "err_vote_not_number", value=shorten(piece)) from None
         except OutOfRange as exc:
             raise VoteInputError("limits.answer_number_range", **exc.params()) from None
     return tuple(dict.fromkeys(numbers))  # "1,1" is one vote for 1

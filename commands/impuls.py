@@ -40,6 +40,7 @@ from bot.impulses import (
     upcoming,
 )
 from bot.matrix import SendFailed, txn_id
+from bot.outgoing import shorten
 from bot.parsing import strip_reply_fallback
 from bot.registry import Command, Job
 from bot.schedule import (
@@ -479,7 +480,7 @@ async def pause(ctx: Context, args: str) -> None:
     if args.strip():
         parsed = parse_pause_date(args, today)
         if parsed is None:
-            await ctx.reply(ctx.text("impuls.command.err_pause_date", token=args.strip()))
+            await ctx.reply(ctx.text("impuls.command.err_pause_date", token=shorten(args.strip())))
             return
         if parsed < today:
             example = f"{today + dt.timedelta(days=14):%d.%m.%Y}"
