@@ -48,6 +48,7 @@ BENCHMARKS: dict[str, Callable[[], Figures]] = {
     "startup": _module("bench_startup", "startup_"),
     "search": _module("bench_search", "search_"),
     "tally": _module("bench_tally", "tally_"),
+    "fuzz": _module("bench_fuzz_homeserver", "fuzz_hs_"),
     "export": _export,
 }
 

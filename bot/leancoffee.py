@@ -24,8 +24,10 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from bot.bounds import NotANumber, OutOfRange, bounded_float, bounded_int
 from bot.i18n import Message, Texts, join
 from bot.outcome import Outcome, Rejected
+from bot.outgoing import shorten
 
 SCHEMA_VERSION = 1
 
@@ -1039,6 +1041,7 @@ _UNIT_SECONDS = {
     "stunden": 3600,
     "hours": 3600,
 }
+MAX_DURATION_NUMBER = 1_000_000  # any bigger amount is out of every range checked later
 _TOPIC_REF = re.compile(r"^#?(\d{1,3})[.:)]?$")
 
 
@@ -1056,7 +1059,10 @@ def parse_duration_text(value: str) -> int | None:
     match = _DURATION.match(value.strip())
     if not match:
         return None
-    number = float(match.group("num").replace(",", "."))
+    try:
+        number = bounded_float(match.group("num"), MAX_DURATION_NUMBER)
+    except ValueError:  # thousands of digits: no duration, and float() would give infinity
+        return None
     unit = (match.group("unit") or "m").lower()
     return round(number * _UNIT_SECONDS.get(unit, 60))
 
@@ -1075,11 +1081,11 @@ def parse_start_options(tokens: list[str]) -> LeanCoffeeSettings | Rejected:
     while i < len(tokens):
         token = _normalise_dashes(tokens[i])
         if not token.startswith("--"):
-            return _reject("option_unknown", option=tokens[i])
+            return _reject("option_unknown", option=shorten(tokens[i]))
         name, _, inline = token[2:].partition("=")
         option = _OPTIONS.get(name.casefold())
         if option is None:
-            return _reject("option_unknown", option=tokens[i])
+            return _reject("option_unknown", option=shorten(tokens[i]))
         if inline:
             raw = inline
         elif i + 1 < len(tokens):
@@ -1101,13 +1107,14 @@ def parse_start_options(tokens: list[str]) -> LeanCoffeeSettings | Rejected:
 def _apply_option(values: dict[str, int], option: str, shown: str, raw: str) -> Rejected | None:
     if option == "dots":
         low, high = DOTS_RANGE
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            return _reject("dots_invalid", value=raw, min=low, max=high)
-        values[option] = int(raw)
+        try:
+            values[option] = bounded_int(raw, low, high)
+        except ValueError:
+            return _reject("dots_invalid", value=shorten(raw), min=low, max=high)
         return None
     seconds = parse_duration_text(raw)
     if seconds is None:
-        return _reject("duration_invalid", option=shown, value=raw)
+        return _reject("duration_invalid", option=shown, value=shorten(raw))
     low, high = TIMEBOX_RANGE_SECONDS if option == "timebox" else EXTENSION_RANGE_SECONDS
     if not low <= seconds <= high:
         return _reject("duration_range", option=shown, min=low // 60, max=high // 60)
@@ -1129,7 +1136,7 @@ def parse_command(args: str) -> LcCommand | Rejected:
     rest = rest.strip()
     action = _SUBCOMMANDS.get(head.casefold())
     if action is None:
-        return _reject("unknown_subcommand", name=head)
+        return _reject("unknown_subcommand", name=shorten(head))
     if action is LcAction.START:
         settings = parse_start_options(rest.split())
         if isinstance(settings, Rejected):
@@ -1144,7 +1151,7 @@ def parse_command(args: str) -> LcCommand | Rejected:
     if action is LcAction.NOTE:
         return _parse_note(rest)
     if rest and action is not LcAction.HELP:
-        return _reject("unexpected_argument", name=head, argument=rest)
+        return _reject("unexpected_argument", name=shorten(head), argument=shorten(rest))
     return LcCommand(action)
 
 
@@ -1156,14 +1163,16 @@ def _parse_dot(rest: str) -> LcCommand | Rejected:
         return _reject("unexpected_argument", name="punkt", argument=" ".join(tokens[2:]))
     number = _parse_topic_ref(tokens[0])
     if number is None:
-        return _reject("topic_number_invalid", value=tokens[0])
+        return _reject("topic_number_invalid", value=shorten(tokens[0]))
     count = 1
     if len(tokens) == 2:
         raw = tokens[1].lstrip("x×*")
         raw = _normalise_dashes(raw).replace("--", "-")
         try:
-            count = int(raw)
-        except ValueError:
+            count = bounded_int(raw, -DOTS_RANGE[1], DOTS_RANGE[1], signed=True)
+        except OutOfRange as exc:
+            return _reject("dots_invalid", value=exc.value, min=DOTS_RANGE[0], max=DOTS_RANGE[1])
+        except NotANumber:
             return _reject("dots_count_invalid")
         if count == 0:
             return _reject("dots_count_invalid")

@@ -44,6 +44,8 @@ from nio.store import SqliteStore
 
 from bot.config import Config
 from bot.crosssign import cross_signed_devices, ensure_cross_signing, query_keys
+from bot.i18n import LANGUAGES, Message, Texts
+from bot.outgoing import Target, fit, notice_content
 from bot.retry import Attempt, classify, retrying, transient_status
 from bot.store import Store
 
@@ -74,6 +76,10 @@ SYNC_FILTER: dict[str, Any] = {
 
 class SendFailed(RuntimeError):
     """A message could not be delivered (permanent error, or retries exhausted)."""
+
+
+class TooLarge(SendFailed):
+    """The homeserver refuses the event as too large (HTTP 413, M_TOO_LARGE)."""
 
 
 def txn_id(*parts: str) -> str:
@@ -480,6 +486,42 @@ class MatrixShell:
     # ----------------------------------------------------------------- sending
 
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn: str) -> str:
+        """Send one event, fitted to the size limit (:mod:`bot.outgoing`); the first event's ID.
+
+        A message too big for one event goes out as a few (transaction IDs ``txn``, ``txn.1``, …);
+        anything that cannot be made to fit, or that the homeserver still refuses as too large,
+        becomes a short notice saying so: a command never ends without an answer.
+        """
+        if room_id not in self.client.rooms:
+            await self.wait_for_room(room_id, within=10)
+        target = Target(room_id, self.is_encrypted(room_id), self.client.device_id or "")
+        try:
+            events = (
+                [content]
+                if target.fits(event_type, content)
+                else fit(event_type, content, target, await self._text(room_id, "limits.cut_hint"))
+            )
+            if events is None:
+                raise TooLarge(f"{event_type} in {room_id} exceeds the event size limit")
+            ids = [await self._send_one(room_id, event_type, events[0], txn)]
+            for number, part in enumerate(events[1:], start=1):
+                ids.append(await self._send_one(room_id, event_type, part, f"{txn}.{number}"))
+            return ids[0]
+        except TooLarge as exc:
+            log.warning("%s; answering with a short notice instead", exc)
+            text = await self._text(room_id, "limits.too_large")
+            notice = notice_content(text, content.get("m.relates_to"))
+            return await self._send_one(room_id, "m.room.message", notice, f"{txn}.too-large")
+
+    async def _text(self, room_id: str, key: str) -> Message:
+        """A transport-level notice in the room's language (``!sprache``), else the configured."""
+        lang = await self.store.get_value(f"lang:{room_id}")
+        texts = Texts(lang if lang in LANGUAGES else self.config.bot.language)
+        return texts(key, prefix=self.config.bot.prefix)
+
+    async def _send_one(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn: str
+    ) -> str:
         """Send one event; retries transient failures with the same transaction ID."""
         deadline = time.monotonic() + SEND_GIVE_UP_S
         backoff = 0.5
@@ -500,6 +542,8 @@ class MatrixShell:
                 response = exc
             if isinstance(response, RoomSendResponse):
                 return response.event_id
+            if _status(response) == 413:
+                raise TooLarge(f"sending to {room_id} failed: {_describe(response)}")
             if not _is_transient(response) or time.monotonic() > deadline:
                 raise SendFailed(f"sending to {room_id} failed: {_describe(response)}")
             log.warning("send to %s failed (%s); retrying", room_id, _describe(response))
@@ -643,6 +687,10 @@ async def crypto_housekeeping(client: AsyncClient) -> None:
             await client.keys_query()
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
+
+
+def _status(response: object) -> int | None:
+    return getattr(getattr(response, "transport_response", None), "status", None)
 
 
 def _is_transient(response: object) -> bool:

@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from bot.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
 from bot.i18n import DEFAULT_LANGUAGE, Message, Texts, escape, join
+from bot.outgoing import shorten
 
 # --- Matrix names ------------------------------------------------------------------------------
 
@@ -61,7 +63,7 @@ _TEXT_KEYS = (TEXT, STABLE_TEXT, "org.matrix.msc1767.message", "body")
 # --- Limits ------------------------------------------------------------------------------------
 
 MIN_ANSWERS = 2
-MAX_POLL_NUMBER = 999_999_999  # typed numbers beyond this are refused before SQLite sees them
+MAX_POLL_NUMBER = POLL_NUMBERS[1]  # typed numbers beyond this are refused before SQLite sees them
 MAX_ANSWERS = 20  # MSC3381 truncates polls to 20 answers
 MAX_ANSWER_LENGTH = 240
 MAX_QUESTION_LENGTH = 500
@@ -261,16 +263,16 @@ def parse_duration(text: str) -> timedelta:
     """
     cleaned = text.strip().casefold()
     if not cleaned or not _DURATION_WHOLE.fullmatch(cleaned):
-        raise PollInputError(_T + "err_bad_duration", value=text.strip())
+        raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip()))
     seconds = 0.0
     for amount, unit in _DURATION_PART.findall(cleaned):
         if unit not in _UNIT_SECONDS:
-            raise PollInputError(_T + "err_bad_duration", value=text.strip())
+            raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip()))
         seconds += float(amount.replace(",", ".")) * _UNIT_SECONDS[unit]
     try:
         return timedelta(seconds=round(seconds))
     except OverflowError:  # "999999999999d": no timedelta, but still just bad input
-        raise PollInputError(_T + "err_bad_duration", value=text.strip()) from None
+        raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip())) from None
 
 
 def format_duration(duration: timedelta, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -341,9 +343,13 @@ class _Options:
             if value is None and nxt < len(tokens) and _DIGITS.fullmatch(tokens[nxt]):
                 value, nxt = tokens[nxt], nxt + 1
             if value is not None:
-                if not _DIGITS.fullmatch(value.strip()):
-                    raise PollInputError(_T + "err_bad_selections", value=value)
-                self.max_selections = int(value)
+                try:  # 0 or more than the poll's answers: err_selections_range, below
+                    self.max_selections = bounded_int(value, 0, MAX_ANSWERS + 1)
+                except NotANumber:
+                    raise PollInputError(_T + "err_bad_selections", value=value) from None
+                except OutOfRange as exc:
+                    params = {**exc.params(), "low": 1, "high": MAX_ANSWERS}
+                    raise PollInputError("limits.selections_range", **params) from None
         elif name == "duration":
             if value is None:
                 value, nxt = _duration_tokens(tokens, nxt)
@@ -530,11 +536,14 @@ def parse_vote_command(args: str) -> VoteCommand:
 
 def _parse_poll_number(token: str) -> int:
     match = _POLL_NUMBER.fullmatch(token)
-    if match is None or int(match[1]) < 1:
-        raise VoteInputError(_T + "err_vote_poll_number", value=token)
-    if len(match[1]) > 9 or int(match[1]) > MAX_POLL_NUMBER:
-        raise VoteInputError(_T + "err_vote_poll_number_range", value=token, max=MAX_POLL_NUMBER)
-    return int(match[1])
+    try:
+        if match is None or not match[1].strip("0"):
+            raise NotANumber(token)
+        return bounded_int(match[1], *POLL_NUMBERS)
+    except NotANumber:
+        raise VoteInputError(_T + "err_vote_poll_number", value=shorten(token)) from None
+    except OutOfRange as exc:
+        raise VoteInputError("limits.poll_number_range", **exc.params()) from None
 
 
 def _parse_answer_numbers(token: str) -> tuple[int, ...]:
@@ -543,10 +552,15 @@ def _parse_answer_numbers(token: str) -> tuple[int, ...]:
     pieces = [p for p in token.split(",") if p]
     if not pieces:
         raise VoteInputError(_T + "err_vote_syntax")
+    numbers = []
     for piece in pieces:
-        if not _DIGITS.fullmatch(piece):
-            raise VoteInputError(_T + "err_vote_not_number", value=piece)
-    return tuple(dict.fromkeys(int(p) for p in pieces))  # "1,1" is one vote for 1
+        try:
+            numbers.append(bounded_int(piece, 1, MAX_ANSWERS))
+        except NotANumber:
+            raise VoteInputError(_T + "err_vote_not_number", value=shorten(piece)) from None
+        except OutOfRange as exc:
+            raise VoteInputError("limits.answer_number_range", **exc.params()) from None
+    return tuple(dict.fromkeys(numbers))  # "1,1" is one vote for 1
 
 
 def selection_for(poll: Poll, command: VoteCommand) -> tuple[str, ...]:

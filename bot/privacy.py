@@ -31,6 +31,7 @@ Anonymous polls
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -46,6 +47,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.bounds import bounded_int
 from bot.i18n import Message, Texts
 
 log = logging.getLogger(__name__)
@@ -250,8 +252,8 @@ def parse_feedback(args: str) -> FeedbackInput:
 
 
 def _rating_value(raw: str) -> int:
-    if raw.isdigit() and 1 <= int(raw) <= RATING_SCALE:
-        return int(raw)
+    with contextlib.suppress(ValueError):
+        return bounded_int(raw, 1, RATING_SCALE)
     raise FeedbackInputError("feedback.err_rating", {"rating": f"{raw}/{RATING_SCALE}"})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.i18n import Message, join
+from bot.outgoing import shorten
 from bot.registry import Command, Permission
 
 SECTIONS = (
@@ -65,7 +66,7 @@ async def hilfe(ctx: Context) -> None:
         return
     command = ctx.app.registry.find(wanted)
     if command is None:
-        await ctx.reply(ctx.text("core.help_unknown", name=wanted))
+        await ctx.reply(ctx.text("core.help_unknown", name=shorten(wanted)))
     else:
         await ctx.reply(details(ctx, command))
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.bounds import MAX_PAUSE_DAYS
 from bot.context import Context
 from bot.events import content_of, event_type, reaction, redacted_event, referenced_event, relation
 from bot.i18n import Message, Texts, join
@@ -39,6 +40,7 @@ from bot.impulses import (
     upcoming,
 )
 from bot.matrix import SendFailed, txn_id
+from bot.outgoing import shorten
 from bot.parsing import strip_reply_fallback
 from bot.registry import Command, Job
 from bot.schedule import (
@@ -478,12 +480,16 @@ async def pause(ctx: Context, args: str) -> None:
     if args.strip():
         parsed = parse_pause_date(args, today)
         if parsed is None:
-            await ctx.reply(ctx.text("impuls.command.err_pause_date", token=args.strip()))
+            await ctx.reply(ctx.text("impuls.command.err_pause_date", token=shorten(args.strip())))
             return
         if parsed < today:
             example = f"{today + dt.timedelta(days=14):%d.%m.%Y}"
             date = format_date(parsed, ctx.t)
             await ctx.reply(ctx.text("impuls.command.err_pause_past", date=date, example=example))
+            return
+        latest = today + dt.timedelta(days=MAX_PAUSE_DAYS)
+        if parsed > latest:
+            await ctx.reply(ctx.text("limits.pause_date_range", latest=format_date(latest, ctx.t)))
             return
         until = parsed
     sub = await require_subscription(ctx)

@@ -8,12 +8,14 @@ Parsing, counting and wording live in :mod:`bot.polls`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from bot.bounds import POLL_NUMBERS, bounded_int
 from bot.context import Context
 from bot.pollkit.live import (
     CLOSE_CHECK_SECONDS,
@@ -30,7 +32,6 @@ from bot.pollkit.live import (
 )
 from bot.pollkit.view import current_result, current_tally, member_count, results_message
 from bot.polls import (
-    MAX_POLL_NUMBER,
     POLL_START,
     PollInputError,
     build_anonymous_content,
@@ -68,10 +69,9 @@ _POLL_NUMBER = re.compile(r"(?:nr\.?\s*|#)?(\d+)", re.I)
 def parse_poll_number(text: str) -> int | None:
     """'4', '#4', 'Nr. 4' → 4; anything else → None."""
     match = _POLL_NUMBER.fullmatch(text.strip())
-    if match is None or len(match[1]) > 9:  # never a number SQLite cannot hold
-        return None
-    number = int(match[1])
-    return number if 0 < number <= MAX_POLL_NUMBER else None
+    with contextlib.suppress(ValueError):  # not a number, or none that can exist
+        return bounded_int(match[1], *POLL_NUMBERS) if match else None
+    return None
 
 
 def pseudonym_key(app: Impulsbot) -> bytes:

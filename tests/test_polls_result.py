@@ -99,8 +99,8 @@ def test_element_only_result_and_end_marker_without_result() -> None:
 def test_huge_poll_numbers_are_refused_with_the_range(args: str) -> None:
     with pytest.raises(VoteInputError) as caught:
         parse_vote_command(args)
-    assert caught.value.key == "umfrage.err_vote_poll_number_range"
-    assert caught.value.params["max"] == MAX_POLL_NUMBER
+    assert caught.value.key == "limits.poll_number_range"
+    assert caught.value.params["high"] == MAX_POLL_NUMBER
     assert parse_vote_command(f"{MAX_POLL_NUMBER} 1").poll_number == MAX_POLL_NUMBER
 
 
