@@ -207,9 +207,24 @@ async def overview(ctx: Context) -> None:
         if room not in labels:
             labels[room] = await _room_name(ctx, room)
         records.append({**record, "room_id": labels[room]})
-    summary = summarise_feedback(records, tz)
+    summary = summarise_feedback(merge_small_groups(ctx, records), tz)
     names = {name: name for name in summary.by_room}
     await ctx.reply(render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz)))
+
+
+def merge_small_groups(ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rooms with fewer than ``privacy.min_group`` distinct people behind their entries are shown
+    together as one line, so "Raum X: 2" never points at the one or two people in it."""
+    people: dict[str, set[str]] = {}
+    for record in records:
+        if record["user_id"]:
+            people.setdefault(record["room_id"], set()).add(record["user_id"])
+    min_group = ctx.app.config.privacy.min_group
+    small = ctx.t("privacy.overview.small_rooms").plain
+    return [
+        r if len(people.get(r["room_id"], ())) >= min_group else {**r, "room_id": small}
+        for r in records
+    ]
 
 
 async def _room_name(ctx: Context, room_id: str | None) -> str:

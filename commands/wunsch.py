@@ -1,8 +1,10 @@
 """``!wunsch`` / ``!wish`` and ``!angebot wunsch``: "I looked for …, but found nothing".
 
 ``--anonym`` works as for ``!feedback``: only in a direct chat, stored without name, room, event
-ID or time of day. Every wish also counts its author once per topic word for the minimum group
-of the gap report (``bot/insights.py``), as a keyed hash that is deleted when the month is over.
+ID or time of day. Every named wish also counts its author once per topic word for the minimum
+group of the gap report (``bot/insights.py``), as a keyed hash that is deleted when the month is
+over; anonymous wishes leave no such hash, so they count towards no group (the team reads them in
+the feedback export).
 """
 
 from __future__ import annotations
@@ -50,7 +52,10 @@ async def wish(ctx: Context, text: str) -> None:
             reference="angebot",
         )
         async with store.transaction():
-            if await store.add_feedback(record, tz):
+            stored = await store.add_feedback(record, tz)
+            if stored and not anonymous:
+                # Not for anonymous wishes: the month's hash could be recomputed from a Matrix ID
+                # by whoever holds the database, and would then name the author until month end.
                 day = ctx.now.astimezone(tz).date()
                 await store.count_people("wish", wish_stems(text), ctx.sender, day)
         if anonymous:
