@@ -162,3 +162,40 @@ def test_privacy_report_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         ["privacy", "report", "--config", str(path), "--format", "html", "--output", str(target)]
     )
     assert code == 0 and target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+async def test_migration_scrubs_anonymous_rows_stored_before_it(tmp_path: Path) -> None:
+    """Anonymous feedback recorded by an older version loses event ID, room, time and its
+    sequential id when migration 0010 runs."""
+    import sqlite3
+
+    from bot.store.base import migrations
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+    )
+    for number, name, sql in migrations():
+        if number > 6:
+            break
+        db.executescript(sql)
+        db.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+    db.execute(
+        "INSERT INTO feedback (created_at, room_id, kind, text, user_id, source_event_id,"
+        " reference) VALUES (1795000123456, '!dm:x', 'feedback', 'anonym', NULL, '$e1', 'event:$x')"
+    )
+    db.execute(
+        "INSERT INTO feedback (created_at, room_id, kind, text, user_id, source_event_id)"
+        " VALUES (1795000123456, '!r:x', 'feedback', 'mit Namen', '@a:x', '$e2')"
+    )
+    db.commit()
+    db.close()
+    async with Store(path) as store:
+        rows = {r["text"]: dict(r) for r in await store.fetchall("SELECT * FROM feedback")}
+    anonymous = rows["anonym"]
+    assert anonymous["room_id"] is None and anonymous["source_event_id"] is None
+    assert anonymous["reference"] is None and anonymous["created_at"] % 86_400_000 == 0
+    assert anonymous["id"] < 0
+    assert rows["mit Namen"]["source_event_id"] == "$e2" and rows["mit Namen"]["id"] == 2

@@ -18,7 +18,9 @@ CREATE TABLE feedback_new (
 );
 INSERT INTO feedback_new (id, created_at, room_id, kind, reference, rating, text, user_id,
                           source_event_id)
-SELECT id,
+-- Existing anonymous rows get a random negative id, like new ones (bot/store/feedback.py): a
+-- sequential id between two named rows would date them to the minute.
+SELECT CASE WHEN user_id IS NULL THEN -1 - (abs(random()) % 4611686018427387904) ELSE id END,
        CASE WHEN user_id IS NULL THEN (created_at / 86400000) * 86400000 ELSE created_at END,
        CASE WHEN user_id IS NULL THEN NULL ELSE room_id END,
        kind,
