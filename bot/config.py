@@ -300,7 +300,7 @@ def _problem(err: dict, secret: bool) -> str:
         n = context.get("max_length")
         return f"zu lang, höchstens {n} Zeichen / too long, at most {n} characters"
     if kind == "literal_error":
-        allowed = context.get("expected", "")
+        allowed = str(context.get("expected", "")).replace(" or ", ", ")
         return f"erlaubt ist nur {allowed} / allowed: {allowed}"
     if kind == "value_error" and not secret:
         # Our own validators word their messages for the operator ("… / …").

@@ -79,5 +79,5 @@ def test_other_fields_show_their_value_in_plain_words(tmp_path: Path) -> None:
         load_config(path)
     text = str(err.value)
     assert "polls.min_anonymous_group: erwartet wird eine ganze Zahl" in text and "'fünf'" in text
-    assert "bot.language: erlaubt ist nur 'de' or 'en'" in text
+    assert "bot.language: erlaubt ist nur 'de', 'en' / allowed: 'de', 'en'" in text
     assert not [j for j in JARGON if j in text]
