@@ -12,7 +12,6 @@ so a group shown really has at least that many people behind it.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import hmac
@@ -175,21 +174,18 @@ class InsightsStore(StoreBase):
         period covers them completely (their hashes are gone, the number is for the whole month).
         """
         since, until = since_day or "0000-01-01", until_day or "9999-12-31"
+        # One row per topic from SQLite: a year of month figures must not cross into Python.
         rows = await self.fetchall(
-            "SELECT topic, COUNT(DISTINCT person) FROM group_people"
-            " WHERE kind = ? AND day >= ? AND day <= ? GROUP BY topic, substr(day, 1, 7)",
-            (kind, since, until),
+            "SELECT topic, MAX(n) FROM ("
+            " SELECT topic, COUNT(DISTINCT person) AS n FROM group_people"
+            " WHERE kind = ? AND day >= ? AND day <= ? GROUP BY topic, substr(day, 1, 7)"
+            " UNION ALL"
+            " SELECT topic, people AS n FROM group_sizes WHERE kind = ? AND month || '-01' >= ?"
+            " AND date(month || '-01', '+1 month', '-1 day') <= ?"
+            ") GROUP BY topic",
+            (kind, since, until, kind, since, until),
         )
-        people: dict[str, int] = {}
-        for topic, count in rows:
-            people[topic] = max(people.get(topic, 0), int(count))
-        for topic, month, count in await self.fetchall(
-            "SELECT topic, month, people FROM group_sizes WHERE kind = ?", (kind,)
-        ):
-            first, last = _month_bounds(month)
-            if since <= first and last <= until:
-                people[topic] = max(people.get(topic, 0), int(count))
-        return people
+        return {str(r[0]): int(r[1]) for r in rows}
 
     async def aggregate_people_before(self, month: str) -> int:
         """Turn every month before ``month`` (YYYY-MM) into numbers; delete hashes and keys."""
@@ -239,12 +235,6 @@ class InsightsStore(StoreBase):
 def _person(key: bytes, month: str, kind: str, topic: str, user_id: str) -> str:
     message = "\x1f".join(("impulsbot/people/v1", month, kind, topic, user_id)).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-def _month_bounds(month: str) -> tuple[str, str]:
-    year, number = (int(part) for part in month.split("-"))
-    last = calendar.monthrange(year, number)[1]
-    return f"{month}-01", f"{month}-{last:02d}"
 
 
 def _stat(row: Any) -> tuple[str, str, int, int, int, int]:
