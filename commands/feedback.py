@@ -59,7 +59,10 @@ async def feedback(ctx: Context) -> None:
             return
         await store.add_feedback(await _record(ctx, parsed), ctx.app.config.bot.tz)
         if parsed.anonymous:
-            anonymous_times(ctx.app, ctx.sender, "feedback", 0).append(ctx.incoming.timestamp_ms)
+            since = ctx.incoming.timestamp_ms - RATE_WINDOW_MS
+            anonymous_times(ctx.app, ctx.sender, "feedback", since).append(
+                ctx.incoming.timestamp_ms
+            )
     await _confirm(ctx, parsed)
 
 
