@@ -255,8 +255,9 @@ async def test_my_data_arrives_in_dm_then_forget_deletes_everything(
     assert "nichts gespeichert" in body_of(again)
 
 
+@PLAIN_AND_ENCRYPTED
 async def test_privacy_notice_overview_and_retention(
-    make_bot: BotFactory, make_user: UserFactory
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
     alice = await make_user("alice")
     bot = await make_bot(
@@ -264,7 +265,7 @@ async def test_privacy_notice_overview_and_retention(
         privacy={"contact": "Datenschutz <dsb@example.org>", "retention_days": 90},
     )
     bob = await make_user("bob")
-    room = await room_with_bot(alice, bot, encrypted=False)
+    room = await room_with_bot(alice, bot, encrypted)
     notice = await alice.ask(room, "!datenschutz")
     assert "90 Tagen" in body_of(notice) and "dsb@example.org" in body_of(notice)
     # Retention per category, from the declarations (bot/personal_data.py).
