@@ -1,8 +1,10 @@
 """Gap insight at scale: aggregate 1,000,000 logged searches (target < 2 s).
 
 Fills a temporary database with a year of searches over 5,000 topics (Zipf-like: a few topics
-are searched often, most rarely, as in real search logs), 20,000 wishes, then times the report
-exactly as ``!angebot lücken alle`` and ``impulsbot export gaps`` build it.
+are searched often, most rarely, as in real search logs) by 3,000 people, 20,000 wishes, then
+times the report exactly as ``!angebot lücken alle`` and ``impulsbot export gaps`` build it.
+Distinct people are stored as the bot keeps them on 2026-12-31: November and earlier aggregated
+into ``group_sizes``, December still as keyed hashes in ``group_people``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.store import Store
 
 SEARCHES = 1_000_000
 TOPICS = 5_000
+PEOPLE = 3_000
 WISHES = 20_000
 TARGET_S = 2.0
 TZ = ZoneInfo("Europe/Berlin")
@@ -40,12 +43,27 @@ async def _fill(store: Store, rng: random.Random) -> None:
     start = dt.date(2026, 1, 1)
     picks = rng.choices(range(TOPICS), weights=weights, k=SEARCHES)
     rows = []
+    open_month: set[tuple[str, str, str]] = set()
+    closed: dict[tuple[str, str], set[int]] = {}
     for number, pick in enumerate(picks):
         stem, words = topics[pick]
         day = (start + dt.timedelta(days=number % 365)).isoformat()
         count = 0 if pick % 7 == 0 else rng.randint(1, 12)
         rows.append((day, stem, words, count, int(rng.random() < 0.05), int(rng.random() < 0.2)))
+        person = rng.randrange(PEOPLE)
+        if day >= "2026-12":
+            open_month.add((stem, day, f"h{person}"))
+        else:
+            closed.setdefault((stem, day[:7]), set()).add(person)
     async with store.transaction():
+        await store.db.executemany(
+            "INSERT INTO group_people (kind, topic, day, person) VALUES ('search', ?, ?, ?)",
+            sorted(open_month),
+        )
+        await store.db.executemany(
+            "INSERT INTO group_sizes (kind, topic, month, people) VALUES ('search', ?, ?, ?)",
+            [(topic, month, len(who)) for (topic, month), who in closed.items()],
+        )
         await store.db.executemany(
             "INSERT INTO search_log (day, topic, words, result_count, relaxed, opened)"
             " VALUES (?, ?, ?, ?, ?, ?)",

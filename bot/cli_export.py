@@ -47,6 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="echte Matrix-IDs statt Pseudonymen (nur mit privacy.allow_identified_export: true)",
     )
+    parser.add_argument(
+        "--stable-pseudonyms",
+        action="store_true",
+        help="dieselben Pseudonyme wie in früheren Exporten (Standard: neue Pseudonyme je Export)",
+    )
+    parser.add_argument(
+        "--with-times",
+        action="store_true",
+        help="Uhrzeiten mit exportieren (Standard: nur das Datum)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -69,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         until=args.until,
         room_id=args.room_id,
         with_user_ids=args.with_user_ids,
+        stable_pseudonyms=args.stable_pseudonyms,
+        with_times=args.with_times,
     )
     try:
         count = asyncio.run(_export(config, module, options, args.output))

@@ -28,7 +28,10 @@ def parse_duration(value: str) -> int:
     """'30m' → 1800 seconds. Raises ValueError on anything else."""
     match = DURATION.match(str(value))
     if not match:
-        raise ValueError(f"expected a duration like 30s, 10m, 2h, 1d or 2w, got {value!r}")
+        raise ValueError(
+            f"erwartet wird eine Dauer wie 30s, 10m, 2h, 1d oder 2w, nicht {value!r}"
+            " / expected a duration like 30s, 10m, 2h, 1d or 2w"
+        )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -39,7 +42,10 @@ class Strict(BaseModel):
 def _check_user_ids(values: list[str]) -> list[str]:
     for value in values:
         if not USER_ID.match(value):
-            raise ValueError(f"{value!r} is not a Matrix user ID like @name:example.org")
+            raise ValueError(
+                f"{value!r} ist keine Matrix-ID wie @name:example.org"
+                " / not a Matrix user ID like @name:example.org"
+            )
     return values
 
 
@@ -57,7 +63,10 @@ class MatrixConfig(Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("expected a URL such as https://matrix.example.org")
+            raise ValueError(
+                "erwartet wird eine Adresse wie https://matrix.example.org"
+                " / expected a URL such as https://matrix.example.org"
+            )
         return value.rstrip("/")
 
     @field_validator("user_id")
@@ -100,7 +109,10 @@ class BotConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Berlin)") from exc
+            raise ValueError(
+                f"unbekannte Zeitzone {value!r} (z. B. Europe/Berlin)"
+                " / unknown time zone (e.g. Europe/Berlin)"
+            ) from exc
         return value
 
     @property
@@ -123,7 +135,10 @@ class AccessConfig(Strict):
     def _allow(cls, values: list[str]) -> list[str]:
         for value in values:
             if not SERVER_OR_USER.match(value):
-                raise ValueError(f"{value!r} is neither a server name nor a user ID")
+                raise ValueError(
+                    f"{value!r} ist weder ein Servername noch eine Matrix-ID"
+                    " / neither a server name nor a user ID"
+                )
         return values
 
     def invite_allowed(self, inviter: str) -> bool:
@@ -233,16 +248,88 @@ def _apply_environment(data: dict) -> None:
             data[section].setdefault(key, value)
 
 
+# What a wrong value should have been, German first, English second, in words an operator uses.
+_EXPECTED = {
+    "string_type": "Text / text",
+    "int_type": "eine ganze Zahl / a whole number",
+    "int_parsing": "eine ganze Zahl / a whole number",
+    "int_from_float": "eine ganze Zahl / a whole number",
+    "bool_type": "ja oder nein (true/false) / yes or no (true/false)",
+    "bool_parsing": "ja oder nein (true/false) / yes or no (true/false)",
+    "list_type": "eine Liste / a list",
+    "dict_type": "ein Abschnitt mit Schlüsseln / a section of keys",
+    "model_type": "ein Abschnitt mit Schlüsseln / a section of keys",
+    "model_attributes_type": "ein Abschnitt mit Schlüsseln / a section of keys",
+    "time_type": "eine Uhrzeit wie 10:00 / a time such as 10:00",
+    "time_parsing": "eine Uhrzeit wie 10:00 / a time such as 10:00",
+    "path_type": "ein Dateipfad / a file path",
+}
+MAX_SHOWN_VALUE = 60
+
+
+def secret_fields(model: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()) -> set[str]:
+    """Dotted paths of every ``SecretStr`` field, e.g. ``matrix.password``."""
+    found: set[str] = set()
+    for name, info in (model or Config).model_fields.items():
+        path = (*prefix, name)
+        annotation = info.annotation
+        inner = [annotation, *getattr(annotation, "__args__", ())]
+        if SecretStr in inner:
+            found.add(".".join(path))
+        for candidate in inner:
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found |= secret_fields(candidate, path)
+    return found
+
+
+def _problem(err: dict, secret: bool) -> str:
+    kind = err["type"]
+    context = err.get("ctx") or {}
+    if kind in _EXPECTED:
+        return f"erwartet wird {_EXPECTED[kind].replace(' / ', ' / expected ', 1)}"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = context.get("ge", context.get("gt"))
+        return f"zu klein, erlaubt ist mindestens {bound} / too small, at least {bound}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = context.get("le", context.get("lt"))
+        return f"zu groß, erlaubt ist höchstens {bound} / too large, at most {bound}"
+    if kind == "string_too_short":
+        n = context.get("min_length")
+        return f"zu kurz, mindestens {n} Zeichen / too short, at least {n} characters"
+    if kind == "string_too_long":
+        n = context.get("max_length")
+        return f"zu lang, höchstens {n} Zeichen / too long, at most {n} characters"
+    if kind == "literal_error":
+        allowed = str(context.get("expected", "")).replace(" or ", ", ")
+        return f"erlaubt ist nur {allowed} / allowed: {allowed}"
+    if kind == "value_error" and not secret:
+        # Our own validators word their messages for the operator ("… / …").
+        return str(context.get("error") or err["msg"]).removeprefix("Value error, ")
+    return "ungültiger Wert / invalid value"
+
+
 def describe_validation_error(source: str, exc: ValidationError) -> str:
+    """The operator's view of a validation error: German first, English second, no pydantic
+    jargon; the value of a secret field (any ``SecretStr``) is never shown."""
+    secrets_ = secret_fields()
     lines = [f"{source}: die Konfiguration ist ungültig / invalid configuration:"]
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(Wurzel)"
+        path = ".".join(str(p) for p in err["loc"]) or "(Wurzel/root)"
+        secret = path in secrets_ or any(path.startswith(f"{s}.") for s in secrets_)
         if err["type"] == "extra_forbidden":
             lines.append(f"  - {path}: unbekannter Schlüssel / unknown key")
         elif err["type"] == "missing":
             lines.append(f"  - {path}: fehlt / required key is missing")
+        elif secret:
+            lines.append(
+                f"  - {path}: {_problem(err, True)} (geheimer Wert, wird nicht angezeigt"
+                " / secret value, not shown)"
+            )
         else:
-            lines.append(f"  - {path}: {err['msg']} (Wert/value: {err.get('input')!r})")
+            shown = repr(err.get("input"))
+            if len(shown) > MAX_SHOWN_VALUE:
+                shown = shown[: MAX_SHOWN_VALUE - 1] + "…"
+            lines.append(f"  - {path}: {_problem(err, False)} (Wert/value: {shown})")
     return "\n".join(lines)
 
 

@@ -78,18 +78,23 @@ def write_export(
     *,
     tz: dt.tzinfo = DEFAULT_TZ,
     sheet_title: str = "Export",
+    with_times: bool = True,
 ) -> int:
     """Stream ``rows`` into ``out`` as ``fmt`` and return the number of data rows written.
 
     ``tz`` is the configured time zone (``config.bot.tz``); ``sheet_title`` names the XLSX sheet
     (at most 31 characters). ``out`` is left open. Raises :class:`ExportError` for data the
-    format cannot hold, e.g. more rows than an Excel sheet has.
+    format cannot hold, e.g. more rows than an Excel sheet has. Without ``with_times`` every
+    timestamp column holds the local date only (the exports' default: a minute-exact time per
+    person would be an activity timeline).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     keys = [c.key for c in columns]
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate column keys in {keys}")
+    if not with_times:
+        rows = _dates_only(rows, [c.key for c in columns if c.timestamp], tz)
     if fmt == "xlsx":
         return _write_xlsx(rows, columns, out, tz, sheet_title)
     writer = {"csv": _write_csv, "json": _write_json, "jsonl": _write_jsonl}[fmt]
@@ -120,6 +125,17 @@ def _as_datetime(value: object, tz: dt.tzinfo) -> dt.datetime:
             raise ValueError(f"naive datetime {value.isoformat()} in export: time zone unknown")
         return value.astimezone(tz)
     raise TypeError(f"expected unix milliseconds or a datetime, got {type(value).__name__}")
+
+
+def _dates_only(
+    rows: Iterable[Mapping[str, object]], keys: Sequence[str], tz: dt.tzinfo
+) -> Iterator[Mapping[str, object]]:
+    for row in rows:
+        values = dict(row)
+        for key in keys:
+            if values.get(key) is not None:
+                values[key] = _as_datetime(values[key], tz).date()
+        yield values
 
 
 def _localised(value: object, timestamp: bool, tz: dt.tzinfo) -> object:
@@ -396,6 +412,7 @@ def write_feedback_export(
     identified: bool,
     tz: dt.tzinfo,
     lang: str = "de",
+    with_times: bool = True,
 ) -> int:
     """The whole feedback export in one call: author column, localised headers, sheet title."""
     return write_export(
@@ -405,6 +422,7 @@ def write_feedback_export(
         out,
         tz=tz,
         sheet_title=Texts(lang)("feedback.export.sheet_title").plain,
+        with_times=with_times,
     )
 
 

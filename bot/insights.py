@@ -3,8 +3,9 @@
 Pure functions over the anonymous search log (``bot/store/insights.py``) and the wishes in the
 feedback table. Searches are grouped by *topic*: the sorted set of the query's stems, so
 "Drohnen Einsatz", "Einsatz von Drohnen" and "Drohneneinsätze"-like spellings that stem alike land
-in one group. A group is only ever shown when at least ``min_group`` searches (or, for wishes,
-distinct people) stand behind it, so nobody's single search can be read off a report.
+in one group. A group is only ever shown when at least ``min_group`` *distinct people* stand
+behind it in the period (counted with keyed hashes, see ``bot/store/insights.py``), so one person
+searching the same words on many days never makes them appear in the team's report.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hmac
 import io
 import re
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -123,6 +124,7 @@ class _Topic:
     gaps: int = 0
     opened: int = 0
     paged: int = 0
+    people: int = 0
     wordings: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -138,56 +140,62 @@ def merge_topics(stats: Iterable[TopicStatRow]) -> dict[str, _Topic]:
         topic.gaps += row.gaps
         topic.opened += row.opened
         topic.paged += row.paged
+        topic.people = max(topic.people, row.people)
         topic.wordings[row.words or row.topic] += row.searches
     return topics
 
 
+def wish_stems(text: str) -> list[str]:
+    """The topics of a wish: the stems of its topic words (the people count's grouping key)."""
+    return list(dict.fromkeys(stem(fold(word)) for word in query_words(text)))
+
+
 def wish_topics(
-    wishes: Iterable[tuple[str | None, str]], min_group: int
+    wishes: Iterable[str], people: Mapping[str, int], min_group: int
 ) -> tuple[list[TopicCount], int]:
-    """Wished-for topics per stem, counted in distinct people; (shown, hidden group count)."""
-    people: dict[str, set[str]] = defaultdict(set)
+    """Wished-for topics per stem with the distinct ``people`` behind each (from the store);
+    (shown, hidden group count)."""
     wordings: dict[str, Counter[str]] = defaultdict(Counter)
-    for number, (author, text) in enumerate(wishes):
-        who = author or f"#anonymous-{number}"
+    for text in wishes:
         for word in dict.fromkeys(query_words(text)):
-            key = stem(fold(word))
-            people[key].add(who)
-            wordings[key][word] += 1
+            wordings[stem(fold(word))][word] += 1
     shown = [
-        TopicCount(key, wordings[key].most_common(1)[0][0], len(who), len(who))
-        for key, who in people.items()
-        if len(who) >= min_group
+        TopicCount(key, words.most_common(1)[0][0], people.get(key, 0), people.get(key, 0))
+        for key, words in wordings.items()
+        if people.get(key, 0) >= min_group
     ]
     shown.sort(key=lambda c: (-c.count, c.label))
-    return shown, len(people) - len(shown)
+    return shown, len(wordings) - len(shown)
 
 
 def build_report(
     stats: Iterable[TopicStatRow],
-    wishes: Iterable[tuple[str | None, str]] = (),
+    wishes: Iterable[str] = (),
     *,
+    wish_people: Mapping[str, int] | None = None,
     min_group: int = 3,
     limit: int = DEFAULT_LIMIT,
     since: str | None = None,
     until: str | None = None,
     never_found: Iterable[str] = (),
 ) -> GapReport:
-    """Gaps, wishes and unclicked topics of a period; groups below ``min_group`` never show."""
+    """Gaps, wishes and unclicked topics of a period. A group shows only when ``min_group``
+    distinct people stand behind it (and, for a figure, at least ``min_group`` searches)."""
     min_group = max(1, min_group)
     topics = merge_topics(stats)
+    enough = {key: t for key, t in topics.items() if t.people >= min_group}
     gaps = [
         TopicCount(key, t.label, t.gaps, t.searches)
-        for key, t in topics.items()
+        for key, t in enough.items()
         if t.gaps >= min_group
     ]
     unclicked = [
         TopicCount(key, t.label, t.searches - t.gaps, t.searches)
-        for key, t in topics.items()
+        for key, t in enough.items()
         if t.searches - t.gaps >= min_group and t.opened == 0
     ]
-    hidden = sum(1 for t in topics.values() if t.searches < min_group)
-    wished, hidden_wishes = wish_topics(wishes, min_group)
+    hidden = len(topics) - len(enough)
+    wished, hidden_wishes = wish_topics(wishes, wish_people or {}, min_group)
     gaps.sort(key=lambda c: (-c.count, c.label))
     unclicked.sort(key=lambda c: (-c.count, c.label))
     return GapReport(
@@ -210,13 +218,14 @@ def rising_topics(
     min_group: int = 3,
     limit: int = 5,
 ) -> list[TopicCount]:
-    """Topics searched clearly more often now than in the period before (at least min_group now,
-    and at least half again as often as before)."""
+    """Topics searched clearly more often now than in the period before (at least min_group
+    people and searches now, and at least half again as often as before)."""
     now, before = merge_topics(current), merge_topics(previous)
     rising = []
     for key, topic in now.items():
         earlier = before[key].searches if key in before else 0
-        if topic.searches >= min_group and topic.searches >= 1.5 * earlier + 1:
+        enough = topic.people >= min_group and topic.searches >= min_group
+        if enough and topic.searches >= 1.5 * earlier + 1:
             rising.append(TopicCount(key, topic.label, topic.searches, topic.searches, earlier))
     rising.sort(key=lambda c: (-(c.count - c.previous), c.label))
     return rising[:limit]
@@ -245,6 +254,10 @@ class InsightsSource(Protocol):
         self, since_ms: int | None = None, until_ms: int | None = None
     ) -> AsyncIterator[dict[str, Any]]: ...
 
+    async def people_per_topic(
+        self, kind: str, since_day: str | None = None, until_day: str | None = None
+    ) -> dict[str, int]: ...
+
 
 async def load_report(
     store: InsightsSource,
@@ -261,7 +274,7 @@ async def load_report(
     since_ms = _local_day_ms(since, tz) if since else None
     until_ms = _local_day_ms(until, tz, next_day=True) if until else None
     wishes = [
-        (row["user_id"], row["text"])
+        row["text"]
         async for row in store.iter_feedback(since_ms=since_ms, until_ms=until_ms)
         if row["kind"] == "wish"
     ]
@@ -269,6 +282,7 @@ async def load_report(
     return build_report(
         stats,
         wishes,
+        wish_people=await store.people_per_topic("wish", since, until),
         min_group=min_group,
         limit=limit,
         since=since,

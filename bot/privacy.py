@@ -235,7 +235,7 @@ def parse_feedback(args: str) -> FeedbackInput:
     usage error. Text longer than ``MAX_FEEDBACK_CHARS`` is refused, never truncated.
     Raises :class:`FeedbackInputError`.
     """
-    text, anonymous = _remove_anonymous_flag(args)
+    text, anonymous = remove_anonymous_flag(args)
     text = text.strip()
     rating = None
     match = _RATING.match(text)
@@ -257,7 +257,7 @@ def _rating_value(raw: str) -> int:
     raise FeedbackInputError("feedback.err_rating", {"rating": f"{raw}/{RATING_SCALE}"})
 
 
-def _remove_anonymous_flag(args: str) -> tuple[str, bool]:
+def remove_anonymous_flag(args: str) -> tuple[str, bool]:
     found = False
 
     def replace(match: re.Match[str]) -> str:

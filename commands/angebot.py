@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.catalogue import Catalogue, CatalogueError, load_catalogue
@@ -49,7 +49,6 @@ from bot.search import (
     render_results,
     render_unknown_id,
 )
-from bot.store.feedback import FeedbackRecord
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -59,8 +58,6 @@ log = logging.getLogger(__name__)
 FEATURE = "angebot"
 LAST_SEARCH_TTL_S = 2 * 3600.0
 MAX_REMEMBERED_SEARCHES = 10_000
-MAX_WISH_CHARS = 1000
-WISH_RATE_WINDOW_MS = 3600 * 1000
 MAX_PROBLEMS_SHOWN = 10
 
 DETAILS_WORDS = frozenset({"details", "detail", "info"})
@@ -228,34 +225,10 @@ def _reload_failed(ctx: Context, problems: list[str], kept: int) -> Message:
 
 
 async def wish(ctx: Context, text: str) -> None:
-    """``!angebot wunsch <Text>`` / ``!wish``: "I looked for …, but found nothing"."""
-    text = " ".join(text.split())
-    if not text:
-        await ctx.reply(ctx.text("angebot.chat.wish_empty"))
-        return
-    if len(text) > MAX_WISH_CHARS:
-        await ctx.reply(ctx.text("angebot.chat.wish_too_long", limit=MAX_WISH_CHARS))
-        return
-    store = ctx.app.store
-    # A re-run after a crash finds its wish already stored: confirm again, never refuse.
-    if not await store.feedback_stored(ctx.incoming.event_id):
-        limit = ctx.app.config.feedback.rate_limit
-        since = ctx.incoming.timestamp_ms - WISH_RATE_WINDOW_MS
-        if await store.count_feedback_since(ctx.sender, "wish", since) >= limit:
-            await ctx.reply(ctx.text("angebot.chat.wish_rate_limited", limit=limit))
-            return
-    await store.add_feedback(
-        FeedbackRecord(
-            created_at=ctx.incoming.timestamp_ms,
-            room_id=ctx.room_id,
-            kind="wish",
-            text=text,
-            source_event_id=ctx.incoming.event_id,
-            user_id=ctx.sender,
-            reference="angebot",
-        )
-    )
-    await ctx.reply(ctx.text("angebot.chat.wish_thanks", text=_short(text)))
+    """``!angebot wunsch <Text>``: see ``commands/wunsch.py`` (anonymous wishes, minimum group)."""
+    from commands.wunsch import wish as record_wish  # wunsch.py imports this module
+
+    await record_wish(ctx, text)
 
 
 async def gaps(ctx: Context, spelled: str, period_text: str) -> None:
@@ -313,6 +286,9 @@ async def _log_search(ctx: Context, result: SearchResult, day: str) -> int | Non
         salt = await ctx.app.store.insights_salt()
         key = dedupe_key(salt, ctx.sender, day, record.topic, record.filters)
         record = replace(record, dedupe=key)
+        await ctx.app.store.count_people(
+            "search", [record.topic], ctx.sender, date.fromisoformat(day)
+        )
         return await ctx.app.store.log_search(record, [h.entry.id for h in result.hits])
     except Exception:
         # Insight is a side matter: the user has their answer already.

@@ -1,7 +1,8 @@
 """``!export feedback [xlsx|csv]``: the initiative team gets the feedback export as a file.
 
 Only in a direct chat with the bot (the core refuses elsewhere) and only for ``access.team``.
-The file always carries pseudonyms; exports with Matrix IDs stay a deliberate CLI decision.
+The file always carries pseudonyms made for this one file and dates without times; stable
+pseudonyms, times and Matrix IDs stay a deliberate CLI decision.
 """
 
 from __future__ import annotations

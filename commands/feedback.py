@@ -1,7 +1,7 @@
 """``!feedback`` / ``!rueckmeldung``: feedback for the initiative team, in a room or a DM.
 
 Also ``!feedback übersicht`` (team: counts per week and room, average rating, most-reacted
-impulses), the daily retention job, and a listener that remembers room names for the exports
+impulses) and a listener that remembers room names for the exports
 (the export CLI has no Matrix connection).
 """
 
@@ -15,7 +15,7 @@ from bot.context import Context, Incoming
 from bot.export import FeedbackSummary, summarise_feedback
 from bot.i18n import Message, join
 from bot.privacy import FeedbackInput, FeedbackInputError, parse_feedback
-from bot.registry import Command, Job
+from bot.registry import Command
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 
@@ -28,7 +28,6 @@ CONFIRM_REACTION = "✅"
 OVERVIEW_WORDS = frozenset({"übersicht", "uebersicht", "ubersicht", "overview"})
 OVERVIEW_WEEKS = 8
 RATE_WINDOW_MS = 3600 * 1000
-RETENTION_EVERY_S = 24 * 3600
 TOP_REFERENCES = 5
 ROOM_NAME_CACHE = "feedback.room_names"
 ANONYMOUS_TIMES = "feedback.anonymous_times"
@@ -48,6 +47,9 @@ async def feedback(ctx: Context) -> None:
     except FeedbackInputError as exc:
         await ctx.reply(ctx.text(exc.key, **exc.params))
         return
+    if parsed.anonymous and not ctx.is_direct:
+        await refuse_anonymous_in_room(ctx, "privacy.anonymous.feedback_room")
+        return
     store = ctx.app.store
     # A re-run after a crash finds its feedback already stored: confirm again, never refuse.
     if not await store.feedback_stored(ctx.incoming.event_id):
@@ -55,10 +57,27 @@ async def feedback(ctx: Context) -> None:
         if await recent_feedback_count(ctx) >= limit:
             await ctx.reply(ctx.text("feedback.rate_limited", limit=limit))
             return
-        await store.add_feedback(await _record(ctx, parsed))
+        await store.add_feedback(await _record(ctx, parsed), ctx.app.config.bot.tz)
         if parsed.anonymous:
-            _anonymous_times(ctx.app, ctx.sender).append(ctx.incoming.timestamp_ms)
+            since = ctx.incoming.timestamp_ms - RATE_WINDOW_MS
+            anonymous_times(ctx.app, ctx.sender, "feedback", since).append(
+                ctx.incoming.timestamp_ms
+            )
     await _confirm(ctx, parsed)
+
+
+async def refuse_anonymous_in_room(ctx: Context, key: str) -> None:
+    """In a room everyone sees who wrote the command, so "anonymous" would be a false promise:
+    explain, store nothing, and open the direct chat where it works."""
+    await ctx.reply(ctx.text(key))
+
+    async def open_direct() -> None:
+        try:
+            await ctx.send_direct(ctx.text("privacy.anonymous.direct_hint"))
+        except Exception:  # the room answer already says what to do
+            log.warning("could not open a direct chat for an anonymous entry", exc_info=True)
+
+    ctx.app.spawn(open_direct())
 
 
 async def _record(ctx: Context, parsed: FeedbackInput) -> FeedbackRecord:
@@ -123,14 +142,16 @@ async def recent_feedback_count(ctx: Context) -> int:
     because their author is deliberately not stored."""
     since = ctx.incoming.timestamp_ms - RATE_WINDOW_MS
     named = await ctx.app.store.count_feedback_since(ctx.sender, "feedback", since)
-    times = _anonymous_times(ctx.app, ctx.sender)
-    times[:] = [t for t in times if t >= since]
-    return named + len(times)
+    return named + len(anonymous_times(ctx.app, ctx.sender, "feedback", since))
 
 
-def _anonymous_times(app: Impulsbot, user_id: str) -> list[int]:
-    per_user: dict[str, list[int]] = app.features.setdefault(ANONYMOUS_TIMES, {})
-    return per_user.setdefault(user_id, [])
+def anonymous_times(app: Impulsbot, user_id: str, kind: str, since_ms: int) -> list[int]:
+    """Times of the sender's recent anonymous entries of one kind (memory only, never stored),
+    pruned to ``since_ms``; the caller may append to the list."""
+    per_user: dict[tuple[str, str], list[int]] = app.features.setdefault(ANONYMOUS_TIMES, {})
+    times = per_user.setdefault((user_id, kind), [])
+    times[:] = [t for t in times if t >= since_ms]
+    return times
 
 
 # --- room names for the exports ------------------------------------------------------------
@@ -163,22 +184,6 @@ async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
     await remember_room_name(app, room_id)
 
 
-# --- retention ---------------------------------------------------------------------------------
-
-
-async def purge_expired_feedback(app: Impulsbot, now: dt.datetime) -> int:
-    """Delete feedback older than ``privacy.retention_days``; returns how many rows went."""
-    cutoff = now - dt.timedelta(days=app.config.privacy.retention_days)
-    deleted = await app.store.delete_feedback_before(int(cutoff.timestamp() * 1000))
-    if deleted:
-        log.info(
-            "retention: deleted %d feedback entries older than %d days",
-            deleted,
-            app.config.privacy.retention_days,
-        )
-    return deleted
-
-
 # --- !feedback übersicht -----------------------------------------------------------------------
 
 
@@ -196,13 +201,38 @@ async def overview(ctx: Context) -> None:
     tz = ctx.app.config.bot.tz
     start = overview_start(ctx.now, tz)
     since_ms = int(start.timestamp() * 1000)
-    records = [r async for r in ctx.app.store.iter_feedback(since_ms=since_ms)]
-    summary = summarise_feedback(records, tz)
-    names = {room: await _room_name(ctx, room) for room in summary.by_room}
+    # Counted per room *name*: all direct chats (and the anonymous entries, which come from
+    # direct chats) fall together, so no line of the overview stands for one person.
+    labels: dict[str | None, str] = {}
+    records = []
+    async for record in ctx.app.store.iter_feedback(since_ms=since_ms):
+        room = record["room_id"]
+        if room not in labels:
+            labels[room] = await _room_name(ctx, room)
+        records.append({**record, "room_id": labels[room]})
+    summary = summarise_feedback(merge_small_groups(ctx, records), tz)
+    names = {name: name for name in summary.by_room}
     await ctx.reply(render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz)))
 
 
-async def _room_name(ctx: Context, room_id: str) -> str:
+def merge_small_groups(ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rooms with fewer than ``privacy.min_group`` distinct people behind their entries are shown
+    together as one line, so "Raum X: 2" never points at the one or two people in it."""
+    people: dict[str, set[str]] = {}
+    for record in records:
+        if record["user_id"]:
+            people.setdefault(record["room_id"], set()).add(record["user_id"])
+    min_group = ctx.app.config.privacy.min_group
+    small = ctx.t("privacy.overview.small_rooms").plain
+    return [
+        r if len(people.get(r["room_id"], ())) >= min_group else {**r, "room_id": small}
+        for r in records
+    ]
+
+
+async def _room_name(ctx: Context, room_id: str | None) -> str:
+    if room_id is None:
+        return ctx.t("feedback.room_direct").plain
     return await ctx.app.store.get_value(f"roomname:{room_id}") or room_id
 
 
@@ -282,5 +312,4 @@ COMMAND = Command(
     handler=feedback,
     aliases=("rueckmeldung", "rückmeldung"),
     listener=on_event,
-    jobs=(Job(every_seconds=RETENTION_EVERY_S, run=purge_expired_feedback),),
 )

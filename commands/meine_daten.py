@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.context import Context
+from bot.personal_data import collect
 from bot.privacy import count_entries, describe_counts, personal_data_file
 from bot.registry import Command
 
@@ -24,7 +25,7 @@ POLL_S = 0.5
 
 
 async def meine_daten(ctx: Context) -> None:
-    data = await ctx.app.store.personal_data(ctx.sender)
+    data = await collect(ctx.app.store, ctx.sender)
     payload = personal_data_file(ctx.sender, data, ctx.now)
     summary = describe_counts(ctx.t, count_entries(data))
     day = ctx.now.astimezone(ctx.app.config.bot.tz).date().isoformat()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.i18n import join
+from bot.personal_data import collect, erase
 from bot.privacy import count_entries, describe_counts
 from bot.registry import Command
 
@@ -27,7 +28,7 @@ async def vergessen(ctx: Context) -> None:
 
 async def request(ctx: Context) -> None:
     store = ctx.app.store
-    counts = count_entries(await store.personal_data(ctx.sender))
+    counts = count_entries(await collect(store, ctx.sender))
     if not any(counts.values()):
         await ctx.reply(ctx.text("feedback.forget.nothing"))
         return
@@ -50,9 +51,11 @@ async def confirm(ctx: Context) -> None:
     if not 0 <= ctx.incoming.timestamp_ms - requested <= CONFIRM_WINDOW_MS:
         await ctx.reply(ctx.text("feedback.forget.expired"))
         return
-    counts = await store.forget_user(ctx.sender)
+    counts = await erase(store, ctx.sender)
     await store.set_value(done_key, "1")
-    ctx.app.features.get("feedback.anonymous_times", {}).pop(ctx.sender, None)
+    times = ctx.app.features.get("feedback.anonymous_times", {})
+    for key in [k for k in times if k[0] == ctx.sender]:
+        del times[key]
     contact = ctx.app.config.privacy.contact
     await ctx.reply(
         join(

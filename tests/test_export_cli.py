@@ -68,8 +68,11 @@ def run_cli(config: Path, *args: str, capsys: Any) -> tuple[int, bytes, str]:
     return code, captured.out, captured.err.decode() if isinstance(captured.err, bytes) else ""
 
 
+STABLE = ("--stable-pseudonyms", "--with-times")
+
+
 def test_csv_to_stdout_opens_in_german_excel(config_file: Path, capsysbinary: Any) -> None:
-    code, out, _ = run_cli(config_file, "--format", "csv", capsys=capsysbinary)
+    code, out, _ = run_cli(config_file, "--format", "csv", *STABLE, capsys=capsysbinary)
     assert code == 0
     assert out.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
     rows = list(csv.reader(io.StringIO(out.decode("utf-8-sig"), newline=""), delimiter=";"))
@@ -86,12 +89,15 @@ def test_csv_to_stdout_opens_in_german_excel(config_file: Path, capsysbinary: An
         "Person",
     ]
     assert len(data) == 4
-    first = dict(zip(header, data[0], strict=True))
+    # The anonymous entry (random negative id) comes first: no room, no author, the date only.
+    # (This store was filled without a time zone: midnight UTC is 01:00 in Berlin.)
+    assert data[0][1:4] == ["2026-11-20T01:00:00+01:00", "", ""]
+    assert data[0][7] == "anonym\nzweizeilig" and data[0][8] == ""
+    first = dict(zip(header, data[1], strict=True))
     assert first["Text"] == "Sehr gut; danke" and first["Bewertung (1–5)"] == "5"
     assert first["Raum"] == "Digitalisierung" and first["Zeitpunkt"] == "2026-11-02T09:00:00+01:00"
     assert first["Person"] == pseudonym(ANNA, KEY.encode()) != ANNA
-    assert data[1][7] == "'=HYPERLINK(1)"  # formula neutralised
-    assert data[2][7] == "anonym\nzweizeilig" and data[2][8] == ""  # anonymous: no author
+    assert data[2][7] == "'=HYPERLINK(1)"  # formula neutralised
     assert data[3][5] == "impuls:lean"
     assert b"@anna" not in out and b"@ben" not in out
 
@@ -99,16 +105,16 @@ def test_csv_to_stdout_opens_in_german_excel(config_file: Path, capsysbinary: An
 def test_xlsx_file_with_date_cells(config_file: Path, tmp_path: Path, capsysbinary: Any) -> None:
     target = tmp_path / "out" / "rueckmeldungen.xlsx"
     code, out, _ = run_cli(
-        config_file, "--format", "xlsx", "--output", str(target), capsys=capsysbinary
+        config_file, "--format", "xlsx", "--output", str(target), *STABLE, capsys=capsysbinary
     )
     assert code == 0 and out == b""
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     sheet = load_workbook(target, read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Nr." and len(rows) == 5
-    assert rows[1][1] == dt.datetime(2026, 11, 2, 9, 0)  # local wall time, a real date cell
-    assert rows[1][7] == "Sehr gut; danke"
-    assert rows[1][8] == pseudonym(ANNA, KEY.encode())
+    assert rows[2][1] == dt.datetime(2026, 11, 2, 9, 0)  # local wall time, a real date cell
+    assert rows[2][7] == "Sehr gut; danke"
+    assert rows[2][8] == pseudonym(ANNA, KEY.encode())
 
 
 def test_xlsx_needs_an_output_file(config_file: Path, capsysbinary: Any) -> None:
@@ -131,10 +137,11 @@ def test_window_and_room_filters(config_file: Path, capsysbinary: Any) -> None:
     )
     assert code == 0
     items = [json.loads(line) for line in out.decode().splitlines()]
-    assert [i["text"] for i in items] == ["=HYPERLINK(1)", "anonym\nzweizeilig"]  # JSON: as is
+    assert [i["text"] for i in items] == ["anonym\nzweizeilig", "=HYPERLINK(1)"]  # JSON: as is
     code, out, _ = run_cli(config_file, "--format", "json", "--room", "!a:x", capsys=capsysbinary)
     assert code == 0
-    assert [i["id"] for i in json.loads(out)] == [1, 3, 4]
+    # The anonymous entry has no room any more, so a room filter never finds it.
+    assert [i["id"] for i in json.loads(out)] == [1, 3]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +168,7 @@ def test_identified_export_only_when_allowed(
     code, out, _ = run_cli(allowed, "--format", "jsonl", "--with-user-ids", capsys=capsysbinary)
     assert code == 0
     authors = [json.loads(line)["author"] for line in out.decode().splitlines()]
-    assert authors == [ANNA, BEN, "", ANNA]
+    assert authors == ["", ANNA, BEN, ANNA]
     code, out, _ = run_cli(allowed, "--format", "jsonl", capsys=capsysbinary)
     assert ANNA.encode() not in out  # allowed is not the default
 
@@ -175,10 +182,30 @@ def test_generated_key_file_keeps_pseudonyms_stable(
     data = yaml.safe_load(config.read_text())
     del data["privacy"]["pseudonym_key"]
     config.write_text(yaml.safe_dump(data))
-    first = run_cli(config, "--format", "jsonl", capsys=capsysbinary)[1]
-    second = run_cli(config, "--format", "jsonl", capsys=capsysbinary)[1]
+    first = run_cli(config, "--format", "jsonl", "--stable-pseudonyms", capsys=capsysbinary)[1]
+    second = run_cli(config, "--format", "jsonl", "--stable-pseudonyms", capsys=capsysbinary)[1]
     assert first == second
     key_file = tmp_path / "data" / "pseudonym.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip().encode()
-    assert json.loads(first.splitlines()[0])["author"] == pseudonym(ANNA, key)
+    assert json.loads(first.splitlines()[1])["author"] == pseudonym(ANNA, key)
+
+
+def test_default_export_is_staff_council_proof(config_file: Path, capsysbinary: Any) -> None:
+    """Fresh pseudonyms per export and dates without times: no per-person timeline."""
+    exports = []
+    for _ in range(2):
+        code, out, _ = run_cli(config_file, "--format", "jsonl", capsys=capsysbinary)
+        assert code == 0
+        exports.append([json.loads(line) for line in out.decode().splitlines()])
+    first, second = exports
+    assert [i["timestamp"] for i in first] == [
+        "2026-11-20",
+        "2026-11-02",
+        "2026-11-10",
+        "2026-11-21",
+    ]
+    anna = [i["author"] for i in first if i["text"] in ("Sehr gut; danke", "👍")]
+    assert anna[0] == anna[1] != ""  # within one export one person keeps one pseudonym
+    assert anna[0] != pseudonym(ANNA, KEY.encode())  # … but not the stable one
+    assert {i["author"] for i in first} & {i["author"] for i in second} == {""}

@@ -31,6 +31,7 @@ from bot.insights import (
     rising_topics,
     search_record,
     topic_key,
+    wish_stems,
 )
 from bot.search import SearchIndex
 from bot.store import Store
@@ -52,8 +53,17 @@ async def store():
         yield opened
 
 
-def row(topic: str, searches: int, gaps: int = 0, opened: int = 0, words: str = "") -> TopicStatRow:
-    return TopicStatRow(topic, words or topic, searches, gaps, opened, 0)
+def row(
+    topic: str,
+    searches: int,
+    gaps: int = 0,
+    opened: int = 0,
+    words: str = "",
+    people: int | None = None,
+) -> TopicStatRow:
+    # By default every search is another person; the people tests set it explicitly.
+    people = searches if people is None else people
+    return TopicStatRow(topic, words or topic, searches, gaps, opened, 0, people)
 
 
 # --- grouping ------------------------------------------------------------------------------------
@@ -74,12 +84,23 @@ def test_record_keeps_normalised_words_and_filters_not_the_raw_text(index: Searc
 
 
 def test_variants_are_merged_and_labelled_by_the_most_common_wording() -> None:
-    stats = [row("drohn", 2, 2, words="drohnen"), row("drohn", 1, 1, words="drohne")]
+    # The store gives every wording of a topic the topic's figure of people.
+    stats = [
+        row("drohn", 2, 2, words="drohnen", people=3),
+        row("drohn", 1, 1, words="drohne", people=3),
+    ]
     report = build_report(stats, min_group=3)
     assert [(g.label, g.count) for g in report.gaps] == [("drohnen", 3)]
 
 
 # --- minimum group -------------------------------------------------------------------------------
+
+
+def test_many_searches_by_too_few_people_stay_hidden() -> None:
+    report = build_report([row("drohn", 9, 9, people=2)], min_group=3)
+    assert report.gaps == () and report.unclicked == () and report.hidden_groups == 1
+    assert rising_topics([row("drohn", 9, 9, people=2)], [], min_group=3) == []
+    assert [g.count for g in build_report([row("drohn", 9, 9, people=3)]).gaps] == [9]
 
 
 def test_topic_searched_by_two_is_hidden_by_three_shown() -> None:
@@ -92,16 +113,12 @@ def test_topic_searched_by_two_is_hidden_by_three_shown() -> None:
 
 
 def test_wishes_count_distinct_people_per_stem() -> None:
-    wishes = [
-        ("@a:x", "Fortbildung zu Drohnen"),
-        ("@a:x", "Drohnen bitte!"),  # the same person twice counts once
-        ("@b:x", "Drohne im Katastrophenschutz"),
-        ("@c:x", "Etwas zu Drohnen wäre gut"),
-        ("@d:x", "Katastrophenschutz"),
-    ]
-    report = build_report([], wishes, min_group=3)
+    wishes = ["Fortbildung zu Drohnen", "Drohnen bitte!", "Drohne im Katastrophenschutz"]
+    people = {"drohn": 3, "katastrophenschutz": 1}
+    report = build_report([], wishes, wish_people=people, min_group=3)
     assert [(w.label, w.count) for w in report.wishes] == [("drohnen", 3)]
-    assert build_report([], wishes[:3], min_group=3).wishes == ()
+    assert build_report([], wishes, wish_people={"drohn": 2}, min_group=3).wishes == ()
+    assert build_report([], wishes, min_group=3).wishes == ()
 
 
 def test_found_but_never_opened_topics() -> None:
@@ -186,7 +203,12 @@ async def test_report_from_store_respects_period_and_min_group(store: Store) -> 
         await store.log_search(
             SearchLogRecord(day, "drohn", "drohnen", "", 0, False, None, f"k{number}"), []
         )
+        await store.count_people("search", ["drohn"], f"@p{number}:x", dt.date.fromisoformat(day))
     for person in ("a", "b", "c"):
+        day = dt.date(2026, 11, 21)
+        await store.count_people(
+            "wish", wish_stems("Drohnen Katastrophenschutz"), f"@{person}:x", day
+        )
         await store.add_feedback(
             FeedbackRecord(
                 int(dt.datetime(2026, 11, 21, 12, tzinfo=BERLIN).timestamp() * 1000),
@@ -245,6 +267,7 @@ async def test_export_gaps_json_csv_png_and_refuses_room(store: Store, tmp_path:
         await store.log_search(
             SearchLogRecord("2026-11-20", "drohn", "drohnen", "", 0, False, None, f"k{number}"), []
         )
+        await store.count_people("search", ["drohn"], f"@p{number}:x", dt.date(2026, 11, 20))
     config = _config(tmp_path)
     out = io.BytesIO()
     count = await gaps_export.export(store, config, ExportOptions("json"), out)

@@ -89,3 +89,27 @@ async def test_weekly_digest_posts_text_and_chart_once(
     assert "drohnen" in body_of(owner.find(digest_room, digest)[0])
     await asyncio.sleep(1)
     assert len(owner.find(digest_room, digest)) == 1
+
+
+@PLAIN_AND_ENCRYPTED
+async def test_one_person_searching_a_topic_many_times_never_shows(
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+) -> None:
+    """Minimum group = distinct people (issue 14): three logged searches and three wishes by one
+    person stay out of the team's report."""
+    alice, carol = await asyncio.gather(make_user("alice"), make_user("carol"))
+    bot = await make_bot(access={"team": [carol.user_id]})
+    room = await room_with_bot(alice, bot, encrypted)
+    # Different filters are different searches (each one is logged), but one person.
+    for query in ("Drohnen", "Drohnen format:online", "Drohnen kostenlos"):
+        await alice.ask(room, f"!angebot {query}")
+    for text in ("Drohnen bitte", "Mehr zu Drohnen", "Drohnen im Einsatz"):
+        assert "Danke" in body_of(await alice.ask(room, f"!wunsch {text}"))
+    assert bot.app is not None
+    logged = await bot.app.store.fetchall("SELECT * FROM search_log WHERE topic = 'drohn'")
+    assert len(logged) == 3
+    direct = await room_with_bot(carol, bot, encrypted)
+    text = body_of(await carol.ask(direct, "!angebot lücken"))
+    assert "drohnen" not in text.lower()
+    people = await bot.app.store.fetchall("SELECT person FROM group_people")
+    assert people and all(alice.user_id not in str(r[0]) for r in people)

@@ -353,7 +353,8 @@ def test_privacy_notice_from_config_with_markup_and_placeholders() -> None:
 
 def test_privacy_notice_with_broken_braces_is_shown_verbatim() -> None:
     notice = privacy_notice(_ctx(notice="Fragen an {contact oder <b>Amt</b>"))
-    assert notice.plain == "Fragen an {contact oder <b>Amt</b>"
+    # The operator's text verbatim, then the retention per category (always, from the code).
+    assert notice.plain.startswith("Fragen an {contact oder <b>Amt</b>\n\nWie lange")
     assert "&lt;b&gt;" in notice.html
 
 

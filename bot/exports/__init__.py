@@ -17,3 +17,6 @@ class ExportOptions:
     until: str | None = None  # YYYY-MM-DD, inclusive
     room_id: str | None = None
     with_user_ids: bool = False
+    # Staff-council-proof by default: pseudonyms valid for this one file, dates without times.
+    stable_pseudonyms: bool = False  # --stable-pseudonyms: the same pseudonym in every export
+    with_times: bool = False  # --with-times: timestamps to the second instead of the date

@@ -1,6 +1,9 @@
 """``impulsbot export feedback``: all feedback, reactions, replies and wishes as a table.
 
-The same code serves the chat command ``!export feedback`` (always pseudonymised). Rows stream
+The same code serves the chat command ``!export feedback`` (always pseudonymised). By default the
+pseudonyms are made with a fresh random key for this one export (two exports cannot be joined
+into a per-person history) and times are cut to the date; ``--stable-pseudonyms`` and
+``--with-times`` are explicit choices of the operator. Rows stream
 from the database into the writer, which runs in a worker thread: a million rows need no more
 memory than ten, and the bot's event loop stays responsive while a big export is written.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, BinaryIO, Final
 
@@ -68,10 +72,12 @@ async def export(store: Store, config: Config, options: ExportOptions, out: Bina
         since_ms, until_ms = export_window(options.since, options.until, tz)
     except ExportError as exc:
         raise FeedbackExportRefused(texts, exc.key or "", **exc.params) from exc
-    try:
-        key = pseudonym_key(config)
-    except PseudonymKeyError as exc:
-        raise ExportFailed(str(exc)) from exc
+    key = secrets.token_bytes(32)
+    if options.stable_pseudonyms or identified:
+        try:
+            key = pseudonym_key(config)
+        except PseudonymKeyError as exc:
+            raise ExportFailed(str(exc)) from exc
     records = records_with_room_names(store, since_ms, until_ms, options.room_id)
     try:
         return await asyncio.to_thread(
@@ -83,6 +89,7 @@ async def export(store: Store, config: Config, options: ExportOptions, out: Bina
             identified=identified,
             tz=tz,
             lang=config.bot.language,
+            with_times=options.with_times,
         )
     except ExportError as exc:
         if exc.key is None:

@@ -118,6 +118,7 @@ async def export(store: Store, config: Config, options: ExportOptions, out: Bina
             out,
             tz=tz,
             sheet_title=texts(f"{_T}export_sheet_title").plain,
+            with_times=options.with_times,
         )
     except ExportError as exc:
         raise ExportFailed(str(exc)) from exc

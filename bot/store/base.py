@@ -120,28 +120,17 @@ class StoreBase:
         return clauses, params
 
     async def personal_data(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about one person (``!meine-daten``), gathered from every feature.
+        """Everything stored about one person (``!meine-daten``), from the declared categories
+        (``bot/personal_data.py``) — never from method names."""
+        from bot.personal_data import collect  # it imports the store modules
 
-        Each feature mixin contributes a method ``personal_data_<feature>(user_id) -> dict``.
-        """
-        result: dict[str, Any] = {}
-        for name in sorted(dir(self)):
-            if name.startswith("personal_data_"):
-                result.update(await getattr(self, name)(user_id))
-        return result
+        return await collect(self, user_id)  # type: ignore[arg-type]
 
     async def forget_user(self, user_id: str) -> dict[str, int]:
-        """Delete everything linked to one person (``!vergessen``); returns counts per kind.
+        """Delete everything linked to one person (``!vergessen``); returns counts per kind."""
+        from bot.personal_data import erase
 
-        Each feature mixin contributes ``forget_user_<feature>(user_id) -> dict[str, int]``.
-        """
-        counts: dict[str, int] = {}
-        async with self.transaction():
-            for name in sorted(dir(self)):
-                if name.startswith("forget_user_"):
-                    for kind, count in (await getattr(self, name)(user_id)).items():
-                        counts[kind] = counts.get(kind, 0) + count
-        return counts
+        return await erase(self, user_id)  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

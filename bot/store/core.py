@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
 from bot.store.base import StoreBase
 
 
@@ -65,3 +66,53 @@ class CoreStore(StoreBase):
     async def forget_user_core(self, user_id: str) -> dict[str, int]:
         cursor = await self.execute("DELETE FROM kv WHERE key = ?", (f"dm:{user_id}",))
         return {"direct_chat": cursor.rowcount} if cursor.rowcount else {}
+
+
+# --- declared personal data (bot/personal_data.py) ----------------------------------------------
+
+HANDLED_RETENTION_DAYS = 7  # mirrors bot.app.HANDLED_RETENTION_S
+
+
+async def _purge_handled(store: CoreStore, expiry: Expiry) -> int:
+    before = int(expiry.cutoff(HANDLED_RETENTION_DAYS).timestamp())
+    row = await store.fetchone(
+        "SELECT COUNT(*) FROM handled_events WHERE handled_at < ?", (before,)
+    )
+    await store.forget_handled_before(before)
+    return int(row[0]) if row else 0
+
+
+PERSONAL_DATA = (
+    Category(
+        name="direct_chat",
+        tables={"kv": ("key", "value")},
+        purpose="Zuordnung Matrix-ID → Direktchat (für Antworten per Direktnachricht), "
+        "Raumnamen für Exporte, Spracheinstellung je Raum und technische Merker.",
+        link="direct",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients=NOBODY,
+        export=CoreStore.personal_data_core,
+        erase=CoreStore.forget_user_core,
+        access_note="Die Direktchat-Zuordnung löscht `!vergessen`; Raumnamen und Sprache gelten "
+        "für Räume, nicht für Personen, und bleiben, solange der Bot im Raum ist.",
+    ),
+    Category(
+        name="handled_events",
+        tables={"handled_events": ("event_id", "room_id")},
+        purpose="Jeder Befehl wird höchstens einmal beantwortet (auch nach einem Neustart).",
+        link="pseudonymous",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients=NOBODY,
+        purge=_purge_handled,
+        access_note="Nur Ereignis- und Raum-IDs ohne Inhalt; nach 7 Tagen gelöscht.",
+    ),
+    Category(
+        name="rooms",
+        tables={"rooms": ("room_id",)},
+        purpose="Räume, in denen der Bot Mitglied ist (Begrüßung einmal je Raum).",
+        link="none",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients=NOBODY,
+        access_note="Raumebene; gelöscht, wenn der Bot den Raum verlässt.",
+    ),
+)

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
 from bot.store.base import StoreBase
 
 _CONTAINS_USER = "EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?)"
@@ -393,3 +394,106 @@ class ExchangeStore(StoreBase):
 
 def _member(row: Any) -> dict[str, Any]:
     return {"user_id": row[0], "topics": json.loads(row[1]), "paused_until": row[2]}
+
+
+# --- declared personal data (bot/personal_data.py) ----------------------------------------------
+
+
+async def _older(store: ExchangeStore, sql: str, expiry: Expiry) -> int:
+    # Stored times are ISO strings with an offset; datetime() compares them in UTC.
+    cursor = await store.execute(sql, (expiry.cutoff().isoformat(),))
+    return cursor.rowcount
+
+
+async def _purge_lean_coffee(store: ExchangeStore, expiry: Expiry) -> int:
+    stale = int(expiry.cutoff().timestamp())
+    sessions = await store.execute("DELETE FROM lc_sessions WHERE updated_at < ?", (stale,))
+    summaries = await _older(
+        store, "DELETE FROM lc_summaries WHERE datetime(started_at) < datetime(?)", expiry
+    )
+    return sessions.rowcount + summaries
+
+
+async def _purge_tandem(store: ExchangeStore, expiry: Expiry) -> int:
+    return await _older(
+        store, "DELETE FROM tandem_rounds WHERE datetime(held_at) < datetime(?)", expiry
+    )
+
+
+async def _purge_wol(store: ExchangeStore, expiry: Expiry) -> int:
+    seekers = await _older(
+        store, "DELETE FROM wol_seekers WHERE datetime(joined_at) < datetime(?)", expiry
+    )
+    circles = await _older(
+        store,
+        "DELETE FROM wol_circles WHERE ended = 1"
+        " AND datetime(json_extract(state, '$.ended_at')) < datetime(?)",
+        expiry,
+    )
+    return seekers + circles
+
+
+async def _purge_applied(store: ExchangeStore, expiry: Expiry) -> int:
+    return await store.forget_applied_before(int(expiry.cutoff(APPLIED_RETENTION_DAYS).timestamp()))
+
+
+APPLIED_RETENTION_DAYS = 7  # mirrors commands.tandem.APPLIED_RETENTION_S
+_ERASED_WITH_TANDEM = (
+    "Auskunft und Löschung gemeinsam mit Kaffee-Tandem (eine Funktion für alle Austauschformate:"
+    " !meine-daten zeigt und !vergessen löscht alle drei)."
+)
+
+PERSONAL_DATA = (
+    Category(
+        name="tandem",
+        tables={
+            "tandem_members": ("user_id", "topics", "paused_until"),
+            "tandem_rounds": ("round_key",),
+            "tandem_groups": ("members", "room_id"),
+        },
+        purpose="Kaffee-Tandem: Anmeldung (Opt-in) mit Themen und Pause; wer in den letzten "
+        "Runden mit wem zusammenkam, damit sich Paare nicht wiederholen.",
+        link="direct",
+        recipients="die jeweiligen Tandem-Partnerinnen und -Partner",
+        export=ExchangeStore.personal_data_exchange,
+        erase=ExchangeStore.forget_user_exchange,
+        purge=_purge_tandem,
+    ),
+    Category(
+        name="wol",
+        tables={
+            "wol_seekers": ("user_id", "department"),
+            "wol_circles": ("room_id", "state", "source_event_id"),
+        },
+        purpose="Working Out Loud: wer einen Circle sucht (mit Bereich) und die Mitglieder und "
+        "Termine der gebildeten Circles.",
+        link="direct",
+        recipients="die Mitglieder des jeweiligen Circles",
+        purge=_purge_wol,
+        access_note=_ERASED_WITH_TANDEM,
+    ),
+    Category(
+        name="lean_coffee",
+        tables={
+            "lc_sessions": ("room_id", "state"),
+            "lc_summaries": ("room_id", "summary", "source_event_id"),
+        },
+        purpose="Lean Coffee: laufende Sitzung (Moderation, Themen, Punkte) und die Notizen "
+        "beendeter Sitzungen (ohne Matrix-IDs).",
+        link="direct",
+        recipients="die Mitglieder des Raums",
+        purge=_purge_lean_coffee,
+        access_note=_ERASED_WITH_TANDEM,
+    ),
+    Category(
+        name="exchange_replay",
+        tables={"exchange_applied": ("event_id", "room_id", "posts")},
+        purpose="Technisch: ein Befehl, der nach einem Absturz erneut läuft, sendet dieselben "
+        "Nachrichten statt die Änderung doppelt auszuführen.",
+        link="pseudonymous",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients=NOBODY,
+        purge=_purge_applied,
+        access_note="Nur Ereignis-IDs und die Antworten des Bots; nach 7 Tagen gelöscht.",
+    ),
+)

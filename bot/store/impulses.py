@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.personal_data import LEGAL_BASIS_TASK, Category
 from bot.store.base import StoreBase
 
 SUBSCRIPTION_FIELDS = (
@@ -197,3 +198,22 @@ class ImpulseStore(StoreBase):
             (event_id, room_id),
         )
         return row[0] if row else None
+
+
+# --- declared personal data (bot/personal_data.py) ----------------------------------------------
+
+PERSONAL_DATA = (
+    Category(
+        name="impulse_rooms",
+        tables={
+            "impulse_subscriptions": ("room_id", "topics"),
+            "impulse_posts": ("room_id", "slot_key", "event_id"),
+        },
+        purpose="Tägliche Impulse: Abonnement je Raum (Zeitplan, Themen) und welche Impulse "
+        "wann gepostet wurden (Rotation ohne Wiederholung).",
+        link="none",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients="die Mitglieder des Raums",
+        access_note="Raumebene, ohne Matrix-IDs von Personen; solange der Raum abonniert ist.",
+    ),
+)

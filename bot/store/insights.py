@@ -1,18 +1,30 @@
 """Queries for the anonymous search log and gap insight (migration 0005).
 
-No query here takes or returns a user or room ID: the search log cannot hold them (see the
-migration). Wishes live in the shared feedback table (``bot/store/feedback.py``).
+No query here returns a user or room ID: the search log cannot hold them (see the migration).
+Wishes live in the shared feedback table (``bot/store/feedback.py``).
+
+Distinct people per topic (migration 0011) are counted with keyed hashes under a random key per
+month; :meth:`InsightsStore.aggregate_people_before` turns a finished month into plain numbers and
+deletes its hashes and its key. A report's figure of people is a lower bound: the largest number
+of distinct people in any single month of the period (people cannot be matched across months),
+so a group shown really has at least that many people behind it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
 from bot.store.base import StoreBase
 
 _SALT_KEY = "insights:salt"
+_PEOPLE_KEY = "insights:people_key:{month}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class TopicStatRow:
     gaps: int  # searches without result or with partial matches only
     opened: int
     paged: int
+    people: int = 0  # distinct people behind the topic (lower bound, see the module docstring)
 
 
 class InsightsStore(StoreBase):
@@ -124,10 +137,80 @@ class InsightsStore(StoreBase):
             f" SUM(paged) FROM search_log WHERE {' AND '.join(clauses)} GROUP BY topic, words",
             params,
         )
-        return [
-            TopicStatRow(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]))
-            for r in rows
+        people = await self.people_per_topic("search", since_day, until_day)
+        return [TopicStatRow(*_stat(r), people=people.get(r[0], 0)) for r in rows]
+
+    # ------------------------------------------------------------------ distinct people
+
+    async def count_people(
+        self, kind: str, topics: Iterable[str], user_id: str, day: dt.date
+    ) -> None:
+        """Note that ``user_id`` stands behind ``topics`` on ``day`` (as keyed hashes only)."""
+        month = day.strftime("%Y-%m")
+        key = await self._people_key(month)
+        rows = [
+            (kind, topic, day.isoformat(), _person(key, month, kind, topic, user_id))
+            for topic in dict.fromkeys(topics)
+            if topic
         ]
+        await self.executemany(
+            "INSERT OR IGNORE INTO group_people (kind, topic, day, person) VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    async def _people_key(self, month: str) -> bytes:
+        name = _PEOPLE_KEY.format(month=month)
+        await self.execute(
+            "INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (name, secrets.token_hex(32))
+        )
+        return (await self._kv_get(name) or "").encode()
+
+    async def people_per_topic(
+        self, kind: str, since_day: str | None = None, until_day: str | None = None
+    ) -> dict[str, int]:
+        """Distinct people per topic in ``[since_day, until_day]``: the largest monthly figure.
+
+        Open months count their hashes inside the period; finished months count only when the
+        period covers them completely (their hashes are gone, the number is for the whole month).
+        """
+        since, until = since_day or "0000-01-01", until_day or "9999-12-31"
+        # One row per topic from SQLite: a year of month figures must not cross into Python.
+        rows = await self.fetchall(
+            "SELECT topic, MAX(n) FROM ("
+            " SELECT topic, COUNT(DISTINCT person) AS n FROM group_people"
+            " WHERE kind = ? AND day >= ? AND day <= ? GROUP BY topic, substr(day, 1, 7)"
+            " UNION ALL"
+            " SELECT topic, people AS n FROM group_sizes WHERE kind = ? AND month || '-01' >= ?"
+            " AND date(month || '-01', '+1 month', '-1 day') <= ?"
+            ") GROUP BY topic",
+            (kind, since, until, kind, since, until),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def aggregate_people_before(self, month: str) -> int:
+        """Turn every month before ``month`` (YYYY-MM) into numbers; delete hashes and keys."""
+        async with self.transaction():
+            await self.execute(
+                "INSERT INTO group_sizes (kind, topic, month, people)"
+                " SELECT kind, topic, substr(day, 1, 7), COUNT(DISTINCT person) FROM group_people"
+                " WHERE substr(day, 1, 7) < ? GROUP BY kind, topic, substr(day, 1, 7)"
+                " ON CONFLICT (kind, topic, month) DO UPDATE"
+                " SET people = max(people, excluded.people)",
+                (month,),
+            )
+            cursor = await self.execute(
+                "DELETE FROM group_people WHERE substr(day, 1, 7) < ?", (month,)
+            )
+            await self.execute(
+                "DELETE FROM kv WHERE key LIKE 'insights:people_key:%' AND key < ?",
+                (_PEOPLE_KEY.format(month=month),),
+            )
+        return cursor.rowcount
+
+    async def delete_group_sizes_before(self, month: str) -> int:
+        """Retention of the aggregated numbers."""
+        cursor = await self.execute("DELETE FROM group_sizes WHERE month < ?", (month,))
+        return cursor.rowcount
 
     async def shown_offering_ids(self, since_day: str | None = None) -> set[str]:
         rows = await self.fetchall(
@@ -147,3 +230,63 @@ class InsightsStore(StoreBase):
             cursor = await self.execute("DELETE FROM search_log WHERE day < ?", (day,))
             await self.execute("DELETE FROM search_hits WHERE day < ?", (day,))
         return cursor.rowcount
+
+
+def _person(key: bytes, month: str, kind: str, topic: str, user_id: str) -> str:
+    message = "\x1f".join(("impulsbot/people/v1", month, kind, topic, user_id)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _stat(row: Any) -> tuple[str, str, int, int, int, int]:
+    return str(row[0]), str(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5])
+
+
+# --- declared personal data (bot/personal_data.py) ----------------------------------------------
+
+
+async def _purge_search_log(store: InsightsStore, expiry: Expiry) -> int:
+    await store.clear_search_dedupe_before(expiry.today.isoformat())
+    return await store.delete_search_log_before(expiry.cutoff_day())
+
+
+async def _aggregate_people(store: InsightsStore, expiry: Expiry) -> int:
+    return await store.aggregate_people_before(expiry.today.strftime("%Y-%m"))
+
+
+async def _purge_group_sizes(store: InsightsStore, expiry: Expiry) -> int:
+    return await store.delete_group_sizes_before(expiry.cutoff_day()[:7])
+
+
+PERSONAL_DATA = (
+    Category(
+        name="search_log",
+        tables={"search_log": ("topic", "words", "filters", "dedupe")},
+        purpose="Leerstellen im Angebotskatalog finden: was gesucht und nicht gefunden wurde "
+        "(nur normalisierte Suchbegriffe, Datum, grobe Raumkategorie).",
+        link="anonymous",
+        legal_basis=LEGAL_BASIS_TASK,
+        purge=_purge_search_log,
+        access_note="Ohne Matrix-ID und Raum; die Prüfsumme gegen Doppelzählung (Person, Tag, "
+        "Suche) wird nach Tagesende gelöscht.",
+    ),
+    Category(
+        name="group_people",
+        tables={"group_people": ("topic", "person")},
+        purpose="Mindestgruppe: ein Thema erscheint in Übersichten erst, wenn genug verschiedene "
+        "Personen danach gesucht oder es gewünscht haben.",
+        link="pseudonymous",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients=NOBODY,
+        purge=_aggregate_people,
+        access_note="Schlüssel-Hash je Monat, Art und Thema; am Monatsende samt Schlüssel "
+        "gelöscht, danach bleiben nur Zahlen.",
+    ),
+    Category(
+        name="group_sizes",
+        tables={"group_sizes": ("topic",)},
+        purpose="Zahl verschiedener Personen je Thema und abgeschlossenem Monat.",
+        link="anonymous",
+        legal_basis=LEGAL_BASIS_TASK,
+        purge=_purge_group_sizes,
+    ),
+)

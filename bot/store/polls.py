@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.personal_data import Category, Expiry
 from bot.polls import Poll, PollAnswer, Vote
 from bot.store.base import StoreBase
 
@@ -405,3 +406,52 @@ class PollStore(StoreBase):
         votes = await self.execute("DELETE FROM poll_responses WHERE sender = ?", (user_id,))
         polls = await self.execute("UPDATE polls SET creator = NULL WHERE creator = ?", (user_id,))
         return {"vote": votes.rowcount, "poll": polls.rowcount}
+
+
+# --- declared personal data (bot/personal_data.py) ----------------------------------------------
+
+
+async def _purge_polls(store: PollStore, expiry: Expiry) -> int:
+    """Ended (or never started) polls older than the retention, with every vote (cascade)."""
+    cursor = await store.execute(
+        "DELETE FROM polls WHERE status IN ('ended', 'pending')"
+        " AND COALESCE(ended_at, created_at) < ?",
+        (expiry.cutoff_ms(),),
+    )
+    return cursor.rowcount
+
+
+PERSONAL_DATA = (
+    Category(
+        name="polls",
+        tables={
+            "polls": (
+                "room_id",
+                "creator",
+                "source_event_id",
+                "start_event_id",
+                "end_event_id",
+                "question",
+                "answers",
+            ),
+            "poll_responses": ("event_id", "sender", "answers"),
+        },
+        purpose="Kurzumfragen: wer eine Umfrage gestartet hat und namentliche Stimmen, damit "
+        "das Ergebnis nach den Regeln von Matrix-Umfragen (MSC3381) exakt gezählt wird.",
+        link="direct",
+        recipients="Mitglieder des Raums (Ergebnis); Initiativteam (Export ohne Namen)",
+        export=PollStore.personal_data_polls,
+        erase=PollStore.forget_user_polls,
+        purge=_purge_polls,
+    ),
+    Category(
+        name="anonymous_votes",
+        tables={"poll_anonymous_voters": ("vote_key",)},
+        purpose="Anonyme Umfragen: nur Summen je Antwort und ein Schlüssel-Hash je Umfrage und "
+        "Person, der eine zweite Stimme verhindert, ohne zu speichern, wer wofür gestimmt hat.",
+        link="pseudonymous",
+        recipients="Mitglieder des Raums (nur Summen nach dem Ende)",
+        access_note="Der Hash ist je Umfrage verschieden und nennt keine Antwort; gelöscht mit "
+        "der Umfrage.",
+    ),
+)
