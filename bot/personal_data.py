@@ -110,6 +110,8 @@ NOT_PERSONAL: Mapping[str, str] = {
     "polls.lang": "Sprachcode",
     "polls.status": "fester Status",
     "polls.final_counts": "Summen je Antwort",
+    "polls.final_typed_counts": "Summen je Antwort (per Befehl abgegebene Stimmen)",
+    "polls.origin": "feste Herkunft (bot/element/wol)",
     "poll_responses.source": "feste Herkunft (native/text)",
     "poll_anonymous_counts.answer_id": "Antwortnummer",
     "search_log.day": "Datum",
@@ -147,10 +149,10 @@ MEASURES: tuple[str, ...] = (
 
 def declarations() -> tuple[Category, ...]:
     """Every declared category, feature by feature (the list of modules is explicit)."""
-    from bot.store import core, exchange, feedback, impulses, insights, polls
+    from bot.store import core, exchange, feedback, impulses, insights, invites, polls
 
     found: list[Category] = []
-    for module in (core, feedback, polls, insights, exchange, impulses):
+    for module in (core, feedback, polls, insights, exchange, impulses, invites):
         found.extend(module.PERSONAL_DATA)
     names = [c.name for c in found]
     if len(names) != len(set(names)):

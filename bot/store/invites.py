@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
 from bot.store.base import StoreBase
 
 
@@ -36,3 +37,30 @@ class InviteStore(StoreBase):
     async def forget_user_invites(self, user_id: str) -> dict[str, int]:
         cursor = await self.execute("DELETE FROM pending_invites WHERE inviter = ?", (user_id,))
         return {"pending_invites": cursor.rowcount} if cursor.rowcount else {}
+
+
+PENDING_INVITE_DAYS = 7  # an invite older than this is dropped: nobody waits a week for the bot
+
+
+async def _purge_invites(store: InviteStore, expiry: Expiry) -> int:
+    before = int(expiry.cutoff(PENDING_INVITE_DAYS).timestamp())
+    cursor = await store.execute("DELETE FROM pending_invites WHERE invited_at < ?", (before,))
+    return cursor.rowcount
+
+
+PERSONAL_DATA = (
+    Category(
+        name="pending_invites",
+        tables={"pending_invites": ("room_id", "inviter")},
+        purpose="Einladungen, die der Bot noch annehmen will (z. B. wenn der einladende Server "
+        "eines anderen Hauses noch nicht bereit war); auch nach einem Neustart.",
+        link="direct",
+        legal_basis=LEGAL_BASIS_TASK,
+        recipients=NOBODY,
+        export=InviteStore.personal_data_invites,
+        erase=InviteStore.forget_user_invites,
+        purge=_purge_invites,
+        access_note="Gelöscht, sobald der Bot beigetreten ist oder endgültig abgelehnt wurde, "
+        "spätestens nach 7 Tagen.",
+    ),
+)
