@@ -116,7 +116,11 @@ class WebStore(StoreBase):
     # ------------------------------------------------------------------ dashboard figures
 
     async def count_rooms(self) -> int:
-        row = await self.fetchone("SELECT COUNT(*) FROM rooms WHERE is_direct = 0")
+        """Rooms the bot serves, without the direct chats it opened itself (``dm:`` keys)."""
+        row = await self.fetchone(
+            "SELECT COUNT(*) FROM rooms WHERE room_id NOT IN"
+            " (SELECT value FROM kv WHERE key LIKE 'dm:%')"
+        )
         return int(row[0]) if row else 0
 
     async def count_impulses_posted(self, since_ms: int | None = None) -> int:

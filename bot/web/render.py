@@ -88,8 +88,9 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     lang = language(request, config.bot.language)
     texts = Texts(lang)
 
-    def t(key: str, **params: Any) -> str:
-        return texts(f"web.{key}", prefix=config.bot.prefix, **params).plain
+    def t(key: str, **params: Any) -> Markup:
+        # The locale markup (`code`, **bold**) as HTML; parameters are escaped by Texts.
+        return Markup(texts(f"web.{key}", prefix=config.bot.prefix, **params).html)
 
     body = ENV.get_template(template).render(
         t=t,
