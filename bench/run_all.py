@@ -48,6 +48,7 @@ BENCHMARKS: dict[str, Callable[[], Figures]] = {
     "search": _module("bench_search", "search_"),
     "tally": _module("bench_tally", "tally_"),
     "export": _export,
+    "dashboard": _module("bench_dashboard", "dashboard_"),
 }
 
 

@@ -56,13 +56,17 @@ class WebStore(StoreBase):
 
     async def web_secret(self) -> bytes:
         """The key that signs session cookies, created once per database."""
+        cached: bytes | None = getattr(self, "_web_secret", None)
+        if cached is not None:
+            return cached
         await self.execute(
             "INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)",
             (_SECRET_KEY, secrets.token_hex(32)),
         )
         row = await self.fetchone("SELECT value FROM kv WHERE key = ?", (_SECRET_KEY,))
         assert row is not None
-        return bytes.fromhex(row[0])
+        self._web_secret = bytes.fromhex(row[0])
+        return self._web_secret
 
     async def add_login_token(self, token_hash: str, user_id: str, now_ms: int, ttl_ms: int):
         await self.execute(

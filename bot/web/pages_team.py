@@ -107,7 +107,7 @@ async def feedback(request: web.Request) -> web.Response:
         else []
     )
     key = pseudonym_key(bot.config)
-    names = {r["room_id"]: await _room_name(bot, r["room_id"]) for r in rows}
+    names = {room: await _room_name(bot, room) for room in {r["room_id"] for r in rows}}
     for row in rows:
         row["timestamp"], row["room_name"] = row["created_at"], names[row["room_id"]]
     shown = list(feedback_export_rows(rows, key=key, identified=False))

@@ -8,6 +8,7 @@ become markup.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,14 @@ ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the package; no stat() per page
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _text(lang: str, prefix: str, key: str, params: tuple[tuple[str, Any], ...]) -> Markup:
+    # The locale markup (`code`, **bold**) as HTML; parameters are escaped by Texts.
+    return Markup(Texts(lang)(f"web.{key}", prefix=prefix, **dict(params)).html)
 
 
 def language(request: web.Request, default: str) -> str:
@@ -86,11 +94,10 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     visit = request.get(VISITOR)
     config = server.bot.config
     lang = language(request, config.bot.language)
-    texts = Texts(lang)
+    prefix = config.bot.prefix
 
     def t(key: str, **params: Any) -> Markup:
-        # The locale markup (`code`, **bold**) as HTML; parameters are escaped by Texts.
-        return Markup(texts(f"web.{key}", prefix=config.bot.prefix, **params).html)
+        return _text(lang, prefix, key, tuple(sorted((k, str(v)) for k, v in params.items())))
 
     body = ENV.get_template(template).render(
         t=t,
