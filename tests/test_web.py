@@ -377,3 +377,35 @@ async def test_forget_user_removes_dashboard_traces(dash: Dashboard) -> None:
     counts = await dash.bot.store.forget_user(TEAM)
     assert counts.get("dashboard_logins") == 1
     assert await dash.bot.store.audit_actions(TEAM) == []
+
+
+async def test_gaps_page_shows_the_chats_report_with_trend_and_min_group(dash: Dashboard) -> None:
+    from bot.insights import render_report, topic_key
+    from bot.store.insights import SearchLogRecord
+    from commands.angebot import gap_report
+
+    today = dash.clock.now.astimezone(dash.bot.config.bot.tz).date()
+    for offset, word, count in ((1, "drohnen", 5), (40, "drohnen", 3), (2, "einzeln", 2)):
+        day = (today - dt.timedelta(days=offset)).isoformat()
+        for _ in range(count):
+            record = SearchLogRecord(day, topic_key([word]), word, "", 0, False)
+            await dash.bot.store.log_search(record, [])
+    report = await gap_report(dash.bot, (today - dt.timedelta(days=29)).isoformat(), None)
+    chat = render_report(report, dash.bot.texts, "30").plain
+    client = await dash.login(TEAM)
+    async with client, client.get(dash.url + "/luecken") as response:
+        body = await response.text()
+    assert "drohnen" in chat and "drohnen" in body
+    assert "einzeln" not in body and "einzeln" not in chat  # below privacy.min_group (3)
+    assert "↑ mehr als davor (3)" in body
+
+
+async def test_rooms_served_leave_out_the_bots_direct_chats(dash: Dashboard) -> None:
+    store = dash.bot.store
+    for room in ("!gruppe:x", "!dm:x"):
+        await store.remember_room(room, 1, False)
+    await store.set_value("dm:@someone:x", "!dm:x")
+    assert await store.count_rooms() == 1
+    client = await dash.login(TEAM)
+    async with client, client.get(dash.url + "/") as response:
+        assert '<dd id="fig-rooms">1</dd>' in await response.text()

@@ -134,12 +134,15 @@ class WebStore(StoreBase):
         )
         return int(row[0]) if row else 0
 
-    async def feedback_hour_counts(self, since_ms: int) -> list[tuple[int, int]]:
+    async def feedback_hour_counts(
+        self, since_ms: int, impulses_only: bool = False
+    ) -> list[tuple[int, int]]:
         """(hour start in unix ms, count) since ``since_ms``; the caller maps hours to local
         weeks (time zone offsets are whole hours, so no row lands in the wrong week)."""
+        only = " AND reference LIKE 'impuls:%'" if impulses_only else ""
         rows = await self.fetchall(
             "SELECT created_at / 3600000 AS hour, COUNT(*) FROM feedback WHERE created_at >= ?"
-            " GROUP BY hour ORDER BY hour",
+            f"{only} GROUP BY hour ORDER BY hour",
             (since_ms,),
         )
         return [(int(r[0]) * 3_600_000, int(r[1])) for r in rows]

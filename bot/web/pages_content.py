@@ -14,6 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.catalogue import FORMATS, TYPES, CatalogueError, load_catalogue
+from bot.export import iso_week
 from bot.i18n import Texts
 from bot.impulses import ImpulseError, load_impulses
 from bot.web import content_edit
@@ -64,7 +65,28 @@ async def impulses(request: web.Request) -> web.Response:
     items = [(r["title"], float(r["reactions"] + r["replies"])) for r in engaged]
     title = Texts(_lang(request))("web.impulses.chart").plain
     chart = bar_chart(items, title, _lang(request), "c-imp") if items else None
-    return render(request, "impulses.html", rows=rows, subscriptions=subscriptions, chart=chart)
+    weeks = await _weekly(bot) if visitor(request).role == "team" else []
+    return render(
+        request, "impulses.html", rows=rows, subscriptions=subscriptions, chart=chart, weeks=weeks
+    )
+
+
+async def _weekly(bot: Any) -> list[tuple[str, int, int]]:
+    """(ISO week, impulses posted, reactions/replies/ratings on impulses) of the last 8 weeks."""
+    from commands.feedback import overview_start
+
+    tz = bot.config.bot.tz
+    since_ms = int(overview_start(bot.now(), tz).timestamp() * 1000)
+    weeks: dict[str, list[int]] = {}
+    for column, rows in enumerate(
+        (
+            await bot.store.impulse_weekly_posts(since_ms),
+            await bot.store.feedback_hour_counts(since_ms, impulses_only=True),
+        )
+    ):
+        for hour_ms, count in rows:
+            weeks.setdefault(iso_week(hour_ms, tz), [0, 0])[column] += count
+    return [(week, posts, echo) for week, (posts, echo) in sorted(weeks.items())]
 
 
 @ROUTES.get("/impulse/{name}/bearbeiten")

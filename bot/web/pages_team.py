@@ -8,6 +8,7 @@ Every figure comes from the same functions the chat uses (``!feedback übersicht
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.i18n import Texts
 from bot.insights import (
     DEFAULT_PERIOD_DAYS,
     PeriodError,
+    merge_topics,
     parse_period,
     period_start,
     report_rows,
@@ -183,7 +185,9 @@ async def polls(request: web.Request) -> web.Response:
     return render(request, "polls.html", polls=shown)
 
 
-async def _gap_report(request: web.Request) -> tuple[Any, str, str]:
+async def _gap_report(request: web.Request) -> tuple[Any, str, dict[str, int] | None]:
+    """The report of the chosen period and, per topic, the searches of the period before
+    (None for "alle": there is no period before)."""
     from commands.angebot import gap_report
 
     bot = _bot(request)
@@ -193,14 +197,22 @@ async def _gap_report(request: web.Request) -> tuple[Any, str, str]:
     except PeriodError:
         days, raw = DEFAULT_PERIOD_DAYS, str(DEFAULT_PERIOD_DAYS)
     today = bot.now().astimezone(bot.config.bot.tz).date()
-    report = await gap_report(bot, period_start(today, days), today.isoformat(), limit=20)
-    return report, raw, "" if days is None else str(days)
+    since = period_start(today, days)
+    report = await gap_report(bot, since, today.isoformat(), limit=20)
+    if days is None or since is None:
+        return report, raw, None
+    start = dt.date.fromisoformat(since)
+    earlier = await bot.store.search_topic_stats(
+        (start - dt.timedelta(days=days)).isoformat(), (start - dt.timedelta(days=1)).isoformat()
+    )
+    return report, raw, {key: t.searches for key, t in merge_topics(earlier).items()}
 
 
 @ROUTES.get("/luecken")
 async def gaps(request: web.Request) -> web.Response:
-    report, raw, days = await _gap_report(request)
+    report, raw, before = await _gap_report(request)
     t = _texts(request)
+    minimum = _bot(request).config.privacy.min_group
     sections = []
     for name in ("gaps", "wishes", "unclicked"):
         items = getattr(report, name)
@@ -210,7 +222,7 @@ async def gaps(request: web.Request) -> web.Response:
             {
                 "name": name,
                 "title": title,
-                "entries": items,
+                "entries": [(i, _trend(i, before, minimum, t)) for i in items],
                 "chart": bar_chart(chart_items, title, t.lang, f"g-{name}"),
             }
         )
@@ -220,9 +232,20 @@ async def gaps(request: web.Request) -> web.Response:
         report=report,
         sections=sections,
         period=raw,
-        days=days,
-        min_group=_bot(request).config.privacy.min_group,
+        min_group=minimum,
+        trend=before is not None,
     )
+
+
+def _trend(item: Any, before: dict[str, int] | None, minimum: int, t: Texts) -> str:
+    """Searches of the period before and the direction; small groups stay hidden there too."""
+    if before is None:
+        return ""
+    earlier = before.get(item.topic, 0)
+    if earlier < minimum:
+        return t("web.gaps.trend_new", min=minimum).plain
+    key = "up" if item.searches > earlier else "down" if item.searches < earlier else "same"
+    return t(f"web.gaps.trend_{key}", count=earlier).plain
 
 
 @ROUTES.get("/luecken/export.csv")
