@@ -8,12 +8,12 @@ Aggregates run in SQL so that a page stays fast with 100,000 feedback rows.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.store.base import StoreBase
-from bot.store.feedback import FEEDBACK_FIELDS
+from bot.store.feedback import FEEDBACK_FIELDS, FeedbackRecord
 from bot.store.impulses import ImpulseSubscription, _subscription
 
 _SECRET_KEY = "web:secret"
@@ -139,7 +139,7 @@ class WebStore(StoreBase):
     ) -> list[tuple[int, int]]:
         """(hour start in unix ms, count) since ``since_ms``; the caller maps hours to local
         weeks (time zone offsets are whole hours, so no row lands in the wrong week)."""
-        only = " AND reference LIKE 'impuls:%'" if impulses_only else ""
+        only = " AND reference >= 'impuls:' AND reference < 'impuls;'" if impulses_only else ""
         rows = await self.fetchall(
             "SELECT created_at / 3600000 AS hour, COUNT(*) FROM feedback WHERE created_at >= ?"
             f"{only} GROUP BY hour ORDER BY hour",
@@ -178,8 +178,10 @@ class WebStore(StoreBase):
         ):
             result[row[0]] = {"posts": int(row[1]), "last_posted": row[2]}
         for row in await self.fetchall(
+            # A range instead of LIKE: SQLite's LIKE is case-insensitive and skips the index.
             "SELECT substr(reference, 8), kind, COUNT(*), COUNT(rating), AVG(rating)"
-            " FROM feedback WHERE reference LIKE 'impuls:%' GROUP BY reference, kind"
+            " FROM feedback WHERE reference >= 'impuls:' AND reference < 'impuls;'"
+            " GROUP BY reference, kind"
         ):
             entry = result.setdefault(row[0], {"posts": 0, "last_posted": None})
             entry[row[1]] = int(row[2])
@@ -232,6 +234,27 @@ class WebStore(StoreBase):
             for row in rows:
                 yield dict(row)
             last_id = rows[-1]["id"]
+
+    async def import_feedback(self, records: Iterable[FeedbackRecord]) -> None:
+        """Many rows in one statement (benchmark data; the bot stores one at a time)."""
+        async with self.transaction():
+            await self.executemany(
+                "INSERT OR IGNORE INTO feedback (created_at, room_id, kind, reference, rating,"
+                " text, user_id, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        r.created_at,
+                        r.room_id,
+                        r.kind,
+                        r.reference,
+                        r.rating,
+                        r.text,
+                        r.user_id,
+                        r.source_event_id,
+                    )
+                    for r in records
+                ),
+            )
 
     # ------------------------------------------------------------------ data protection
 

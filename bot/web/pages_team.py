@@ -20,12 +20,15 @@ from bot.exports.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
 from bot.i18n import Texts
 from bot.insights import (
     DEFAULT_PERIOD_DAYS,
+    GapReport,
     PeriodError,
+    load_report,
     merge_topics,
     parse_period,
     period_start,
     report_rows,
 )
+from bot.store.web import FeedbackFilter
 from bot.web.auth import SERVER
 from bot.web.feedback_table import download, feedback_filter
 from bot.web.render import bar_chart, language, render
@@ -43,9 +46,41 @@ def _texts(request: web.Request) -> Texts:
     return Texts(language(request, _bot(request).config.bot.language))
 
 
+class _WishesOnly:
+    """The store as ``load_report`` reads it, handing over only wishes from the feedback table
+    (an index lookup instead of every row of the period); the report itself is unchanged."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def search_topic_stats(self, since: str | None, until: str | None) -> Any:
+        return await self.store.search_topic_stats(since, until)
+
+    async def shown_offering_ids(self, since_day: str | None = None) -> set[str]:
+        return await self.store.shown_offering_ids(since_day)
+
+    def iter_feedback(self, since_ms: int | None = None, until_ms: int | None = None) -> Any:
+        wishes = FeedbackFilter(since_ms=since_ms, until_ms=until_ms, kind="wish")
+        return self.store.iter_feedback_filtered(wishes)
+
+
+async def gap_report(bot: Any, since: str | None, until: str | None, limit: int) -> GapReport:
+    """``commands.angebot.gap_report`` with the wish-only reader: the same report as the chat."""
+    from commands.angebot import feature
+
+    return await load_report(
+        _WishesOnly(bot.store),
+        tz=bot.config.bot.tz,
+        min_group=bot.config.privacy.min_group,
+        catalogue_ids=[e.id for e in feature(bot).catalogue],
+        since=since,
+        until=until,
+        limit=limit,
+    )
+
+
 @ROUTES.get("/")
 async def overview(request: web.Request) -> web.Response:
-    from commands.angebot import gap_report
     from commands.feedback import OVERVIEW_WEEKS, overview_start
 
     bot = _bot(request)
@@ -188,8 +223,6 @@ async def polls(request: web.Request) -> web.Response:
 async def _gap_report(request: web.Request) -> tuple[Any, str, dict[str, int] | None]:
     """The report of the chosen period and, per topic, the searches of the period before
     (None for "alle": there is no period before)."""
-    from commands.angebot import gap_report
-
     bot = _bot(request)
     raw = request.query.get("zeitraum", str(DEFAULT_PERIOD_DAYS))
     try:
