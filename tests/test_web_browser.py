@@ -220,6 +220,18 @@ async def test_moderator_edits_the_catalogue_and_chat_finds_it(
     assert response.status == 403  # moderators see content pages only
     await page.goto(base + "/impulse/03-lean-coffee/bearbeiten")
     await check_accessibility(page, f"{suffix}-impuls-editor")
+    # The live preview under the pages' real CSP (no bypass in this context).
+    strict = await chromium.new_context(locale="de-DE")
+    await strict.add_cookies(await page.context.cookies())
+    editor = await strict.new_page()
+    await editor.goto(base + "/impulse/03-lean-coffee/bearbeiten")
+    text = '---\ntitel: "Lean Coffee live"\nthemen: [austausch]\n---\nJetzt **live** geprüft.\n'
+    await editor.get_by_label("Markdown-Text des Impulses (mit Kopfbereich zwischen ---)").fill(
+        text
+    )
+    await editor.locator("#preview strong", has_text="live").wait_for(timeout=15_000)
+    assert "Lean Coffee live" in await editor.locator("#preview").inner_text()
+    await strict.close()
     await page.context.close()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.export import feedback_export_rows, iso_week, write_export
+from bot.export import feedback_columns, feedback_export_rows, iso_week, write_export
 from bot.exports import gaps as gaps_export
 from bot.exports.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
 from bot.i18n import Texts
@@ -163,6 +163,9 @@ async def feedback(request: web.Request) -> web.Response:
         references=await bot.store.feedback_references(),
         query=query,
         base_query="&".join(p for p in query.split("&") if not p.startswith("seite=")),
+        headers={
+            c.key: c.header for c in feedback_columns(language(request, bot.config.bot.language))
+        },
     )
 
 
