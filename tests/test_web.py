@@ -210,6 +210,10 @@ async def test_login_attempts_are_rate_limited(dash: Dashboard) -> None:
             async with client.post(dash.url + "/anmelden", data=form) as response:
                 statuses.append(response.status)
         assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429]
+        # Behind the reverse proxy each visitor has a limit of their own.
+        headers = {"X-Forwarded-For": "203.0.113.7"}
+        async with client.post(dash.url + "/anmelden", data=form, headers=headers) as response:
+            assert response.status == 403
 
 
 async def test_roles_team_moderator_and_removed(dash: Dashboard) -> None:

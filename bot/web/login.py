@@ -16,7 +16,13 @@ ROUTES = web.RouteTableDef()
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "?"
+    """The visitor's address; behind the local reverse proxy the one it appended last to
+    X-Forwarded-For (nginx ``$proxy_add_x_forwarded_for``, Apache ``mod_proxy``)."""
+    remote = request.remote or "?"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if remote in ("127.0.0.1", "::1") and forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip() or remote
+    return remote
 
 
 @ROUTES.get("/anmelden")
