@@ -334,3 +334,22 @@ async def test_rooms_served_leave_out_the_bots_direct_chats(dash: Dashboard) -> 
     client = await dash.login(TEAM)
     async with client, client.get(dash.url + "/") as response:
         assert '<dd id="fig-rooms">1</dd>' in await response.text()
+
+
+async def test_https_public_url_sets_secure_cookie_and_hsts(dash: Dashboard) -> None:
+    server = dash.bot.web
+    assert server is not None
+    local = dash.url
+    server.config = server.config.model_copy(update={"public_url": "https://bot.example.org"})
+    link = await issue_login_link(dash.bot, server.base_url, TEAM)
+    assert link.startswith("https://bot.example.org/anmelden?token=")
+    token = link.split("token=")[1]
+    async with dash.session() as client:
+        async with client.get(f"{local}/anmelden?token={token}") as response:
+            page = await response.text()
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        form = {"token": token, "csrf": csrf}
+        async with client.post(f"{local}/anmelden", data=form, allow_redirects=False) as resp:
+            cookie = resp.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie

@@ -67,6 +67,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
             request, "message.html", 404, title_key="error.title", message_key="error.not_found"
         )
     response.headers.update(HEADERS)
+    if request.app[auth.SERVER].secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 
@@ -128,9 +130,8 @@ class WebServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self._port = sockets[0].getsockname()[1]
+        if self._runner.addresses:  # port 0 in the config: the port the system chose
+            self._port = self._runner.addresses[0][1]
         log.info("dashboard listening on %s, public address %s", self.listen, self.base_url)
 
     async def stop(self) -> None:
