@@ -6,11 +6,12 @@ from __future__ import annotations
 import html
 import re
 import shutil
+from pathlib import Path
 
 import aiohttp
 
-from bot.catalogue import check_content
-from tests.test_web import MOD, Dashboard, dash
+from bot.catalogue import check_content, load_catalogue
+from tests.test_web import MOD, REPO, Dashboard, dash
 
 __all__ = ["dash"]  # the fixture, shared with tests/test_web.py
 
@@ -87,3 +88,32 @@ async def test_impulse_editor_preview_and_save(dash: Dashboard) -> None:
     client = await dash.login(MOD)
     async with client, client.post(dash.url + "/vorschau/..%2F..%2Fconfig") as response:
         assert response.status in (403, 404)  # no path outside the impulse folder
+
+
+def test_saving_keeps_an_indented_list_under_the_angebote_key(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from bot.web.content_edit import save_offering
+
+    shutil.copytree(REPO / "content", tmp_path / "content")
+    path = tmp_path / "content" / "angebote.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    nested = "# Kopf\nangebote:\n" + "".join(
+        ("  " + line if line.strip() and not line.startswith("#") else line) for line in lines
+    )
+    path.write_text(nested, encoding="utf-8")
+    assert check_content(path.parent) == []
+    form = {"titel": "Neu", "anbieter": "A", "typ": "tool", "format": "online",
+            "kosten": "kostenlos", "beschreibung": "Text", "themen": "a, b"}  # fmt: skip
+    now = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    assert save_offering(path.parent, "difu-fortbildungen", form, MOD, now, "de") == []
+    saved = path.read_text(encoding="utf-8")
+    assert (
+        check_content(path.parent) == [] and "  - id: difu-fortbildungen\n    titel: Neu" in saved
+    )
+    assert saved.count("- id:") == nested.count("- id:") and saved.startswith("# Kopf\n")
+    last = list(load_catalogue(path.parent))[-1].id  # the entry at the end of the file
+    assert save_offering(path.parent, last, form, MOD, now, "de") == []
+    assert check_content(path.parent) == [] and path.read_text(encoding="utf-8").endswith("\n")
+    missing = save_offering(path.parent, "gibt-es-nicht", form, MOD, now, "de")
+    assert missing and "gibt-es-nicht" in missing[0]

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from bot.catalogue import CATALOGUE_FILE, SYNONYMS_FILE, check_content
+from bot.i18n import Texts
 from bot.impulses import IMPULSE_DIR, check_impulses, load_impulses, render_impulse
 
 HISTORY_DIR = "history"
@@ -44,9 +45,12 @@ def entry_from_form(offering_id: str, form: Any) -> dict[str, Any]:
     return entry
 
 
-def _entry_lines(text: str, offering_id: str) -> tuple[int, int] | None:
-    """First and past-the-last line of an entry, without the comments that follow it."""
+def _entry_lines(text: str, offering_id: str) -> tuple[int, int, int] | None:
+    """First and past-the-last line of an entry (without the comments that follow it) and the
+    column of its ``- ``; the list may stand at the top or under the key ``angebote:``."""
     root = yaml.compose(text)
+    if isinstance(root, yaml.MappingNode) and len(root.value) == 1:
+        root = root.value[0][1]
     if not isinstance(root, yaml.SequenceNode):
         return None
     lines = text.splitlines(keepends=True)
@@ -55,19 +59,22 @@ def _entry_lines(text: str, offering_id: str) -> tuple[int, int] | None:
             continue
         ids = [v.value for k, v in node.value if k.value == "id" and isinstance(v, yaml.ScalarNode)]
         if ids == [offering_id]:
-            # The end mark sits where the next token starts: at column 0 that line is not ours.
-            last = node.end_mark.line + (1 if node.end_mark.column else 0)
-            start, end = node.start_mark.line, min(last, len(lines))
+            # The end mark sits where the next token starts: when only indentation precedes it,
+            # that line belongs to the next entry.
+            mark = node.end_mark
+            ours = mark.line < len(lines) and lines[mark.line][: mark.column].strip() != ""
+            start, end = node.start_mark.line, min(mark.line + (1 if ours else 0), len(lines))
             while end > start + 1 and (
                 not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")
             ):
                 end -= 1
-            return start, end
+            return start, end, max(0, node.start_mark.column - 2)
     return None
 
 
-def _dump_entry(entry: dict[str, Any]) -> str:
-    return yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=96)
+def _dump_entry(entry: dict[str, Any], indent: int) -> str:
+    text = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=96)
+    return "".join(" " * indent + line for line in text.splitlines(keepends=True))
 
 
 def _validate(directory: Path, replace: dict[str, str], lang: str) -> list[str]:
@@ -120,10 +127,11 @@ def save_offering(
     text = path.read_text(encoding="utf-8")
     span = _entry_lines(text, offering_id)
     if span is None:
-        return [f"{CATALOGUE_FILE}: id {offering_id!r} ?"]
+        return [Texts(lang)("web.catalogue.gone", file=CATALOGUE_FILE, id=offering_id).plain]
+    start, end, indent = span
     lines = text.splitlines(keepends=True)
-    new_text = "".join([*lines[: span[0]], _dump_entry(entry_from_form(offering_id, form)),
-                        *lines[span[1]:]])  # fmt: skip
+    entry = _dump_entry(entry_from_form(offering_id, form), indent)
+    new_text = "".join([*lines[:start], entry, *lines[end:]])
     problems = _validate(directory, {CATALOGUE_FILE: new_text}, lang)
     if not problems:
         _keep_history(directory, CATALOGUE_FILE, editor, now)
