@@ -353,3 +353,20 @@ async def test_https_public_url_sets_secure_cookie_and_hsts(dash: Dashboard) -> 
         async with client.post(f"{local}/anmelden", data=form, allow_redirects=False) as resp:
             cookie = resp.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+async def test_hourly_purge_keeps_the_audit_log_only_for_the_retention_period(
+    dash: Dashboard,
+) -> None:
+    from commands.dashboard import purge
+
+    client = await dash.login(TEAM)
+    await client.close()
+    await issue_login_link(dash.bot, dash.url, TEAM)  # unused link
+    assert await purge(dash.bot, dash.clock.now) == 0
+    assert await dash.bot.store.audit_actions(TEAM) == ["login"]
+    later = dash.clock.now + dt.timedelta(days=dash.bot.config.privacy.retention_days + 1)
+    assert await purge(dash.bot, later) == 1
+    assert await dash.bot.store.audit_actions(TEAM) == []
+    assert await dash.bot.store.fetchone("SELECT 1 FROM web_login_tokens") is None
+    assert await dash.bot.store.fetchone("SELECT 1 FROM web_sessions") is None

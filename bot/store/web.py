@@ -112,6 +112,13 @@ class WebStore(StoreBase):
             (now_ms, user_id, action),
         )
 
+    async def purge_web(self, now_ms: int, audit_before_ms: int) -> int:
+        """Drop spent links, ended sessions and audit entries past the retention period."""
+        await self.execute("DELETE FROM web_login_tokens WHERE expires_at < ?", (now_ms,))
+        await self.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now_ms,))
+        cursor = await self.execute("DELETE FROM web_audit WHERE at < ?", (audit_before_ms,))
+        return cursor.rowcount
+
     async def audit_actions(self, user_id: str) -> list[str]:
         rows = await self.fetchall(
             "SELECT action FROM web_audit WHERE user_id = ? ORDER BY id", (user_id,)
