@@ -4,7 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+AXE    := tools/axe/node_modules/axe-core/axe.min.js
+# apt-get needs root; outside CI (which runs as root) sudo is used when present.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+
+.PHONY: demo test bench lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/impulsbot demo
 
-test: $(STAMP)
+# The dashboard's browser tests: Debian's Chromium (never a downloaded browser) and axe-core.
+browser-deps: $(AXE)
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+$(AXE): tools/axe/package.json
+	@command -v npm >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm; }
+	npm install --prefix tools/axe --no-audit --no-fund --no-package-lock --loglevel=error
+	touch $(AXE)
+
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -27,4 +42,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tools/axe/node_modules test-artifacts

@@ -50,6 +50,7 @@ BENCHMARKS: dict[str, Callable[[], Figures]] = {
     "tally": _module("bench_tally", "tally_"),
     "fuzz": _module("bench_fuzz_homeserver", "fuzz_hs_"),
     "export": _export,
+    "dashboard": _module("bench_dashboard", "dashboard_"),
 }
 
 

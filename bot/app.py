@@ -31,6 +31,7 @@ from bot.parsing import parse_command, strip_reply_fallback
 from bot.registry import Command, Permission, Registry, discover
 from bot.retry import InviteQueue
 from bot.store import Store
+from bot.web import WebServer, start_web
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Impulsbot:
         self._room_creators: dict[str, set[str]] = {}
         # Feature state, filled by the commands' setup hooks.
         self.features: dict[str, Any] = {}
+        self.web: WebServer | None = None  # the team dashboard (bot/web), when configured
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -75,6 +77,7 @@ class Impulsbot:
         await self.store.open()
         setups = [c.setup(self) for c in self.registry if c.setup is not None]
         await asyncio.gather(*setups, self.shell.connect())
+        self.web = await start_web(self)
 
     async def run(self) -> None:
         """Start, sync until SIGTERM/SIGINT, then finish in-flight work and close."""
@@ -106,6 +109,8 @@ class Impulsbot:
         pending = [t for t in self._tasks if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+        if self.web is not None:
+            await self.web.stop()
         await self.shell.close()
         await self.store.close()
 

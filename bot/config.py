@@ -212,6 +212,49 @@ class InsightsConfig(Strict):
     room_categories: dict[str, str] = {}
 
 
+LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
+
+
+class WebConfig(Strict):
+    """The team dashboard (``bot/web``). Without a ``web:`` section it stays off."""
+
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None  # the address behind the reverse proxy; default http://listen
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        match = LISTEN.match(value.strip())
+        if not match or int(match.group("port")) > 65535:
+            raise ValueError("expected host:port such as 127.0.0.1:8080 (port 0: any free port)")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError("expected a URL such as https://impulsbot.example.org")
+        return value.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.listen}"
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
 class Config(Strict):
     matrix: MatrixConfig
     storage: StorageConfig = StorageConfig()
@@ -225,6 +268,7 @@ class Config(Strict):
     tandem: TandemConfig = TandemConfig()
     wol: WolConfig = WolConfig()
     insights: InsightsConfig = InsightsConfig()
+    web: WebConfig | None = None  # off when the section is missing
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative paths in the file are relative to the config file's folder."""

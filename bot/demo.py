@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import yaml
 from bot.config import load_config
 from bot.devclient import DevUser, body_of
 from bot.devserver import LocalSynapse, free_port
+from bot.web.auth import issue_login_link
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,12 @@ def shipped_content() -> Path:
 
 
 def write_demo_config(
-    folder: Path, homeserver: str, bot_user: str, bot_password: str, demo_user: str
+    folder: Path,
+    homeserver: str,
+    bot_user: str,
+    bot_password: str,
+    demo_user: str,
+    web_port: int | None = None,
 ) -> Path:
     config = {
         "matrix": {
@@ -45,7 +52,8 @@ def write_demo_config(
             "device_name": "Impulsbot (Demo)",
         },
         "storage": {"database": str(folder / "bot" / "impulsbot.db")},
-        "content": {"directory": str(shipped_content())},
+        # A copy: edits in the dashboard must not change the repository's content/.
+        "content": {"directory": str(_content_copy(folder))},
         "bot": {"prefix": "!", "language": "de", "timezone": "Europe/Berlin"},
         "access": {
             "moderators": [demo_user],
@@ -54,13 +62,30 @@ def write_demo_config(
         },
         "privacy": {"pseudonym_key": secrets.token_hex(16)},
     }
+    if web_port is not None:
+        config["web"] = {"listen": f"127.0.0.1:{web_port}"}
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     path.chmod(0o600)
     return path
 
 
-def print_banner(hs: LocalSynapse, room_id: str) -> None:
+def _content_copy(folder: Path) -> Path:
+    target = folder / "content"
+    if not target.exists():
+        shutil.copytree(shipped_content(), target)
+    return target
+
+
+def print_banner(hs: LocalSynapse, room_id: str, dashboard: str = "", link: str = "") -> None:
+    web = (
+        f" Dashboard:    {dashboard}\n"
+        f" Anmeldelink:  {link}\n"
+        "   (10 Minuten gültig, einmal nutzbar; neuer Link im Chat mit !dashboard)\n"
+        "\n"
+        if dashboard
+        else ""
+    )
     print(
         "\n"
         "════════════════════════════════════════════════════════════════════\n"
@@ -75,6 +100,8 @@ def print_banner(hs: LocalSynapse, room_id: str) -> None:
         " anmelden, den Raum 'Impulsbot-Demo' öffnen.\n"
         " Hier im Terminal schreiben Sie als 'demo', z. B.:  !hilfe\n"
         " Beenden mit Strg-C.\n"
+        "\n"
+        f"{web}"
         "════════════════════════════════════════════════════════════════════\n",
         flush=True,
     )
@@ -100,7 +127,12 @@ async def run_demo(script: list[str] | None, port: int | None, encrypted: bool =
             demo = await hs.register("demo", DEMO_PASSWORD)
             config = load_config(
                 write_demo_config(
-                    folder, hs.url, hs.user_id("impulsbot"), bot_password, demo.user_id
+                    folder,
+                    hs.url,
+                    hs.user_id("impulsbot"),
+                    bot_password,
+                    demo.user_id,
+                    web_port=_preferred_port(8080),
                 )
             )
             bot = Impulsbot(config)
@@ -114,7 +146,9 @@ async def run_demo(script: list[str] | None, port: int | None, encrypted: bool =
             await _wait_for_greeting(user, room_id)
             if script is not None:
                 return await _run_script(user, room_id, script)
-            print_banner(hs, room_id)
+            dashboard = bot.web.base_url if bot.web is not None else ""
+            link = await issue_login_link(bot, dashboard, demo.user_id) if dashboard else ""
+            print_banner(hs, room_id, dashboard, link)
             await _chat(user, room_id)
             return 0
         finally:
@@ -131,15 +165,15 @@ async def run_demo(script: list[str] | None, port: int | None, encrypted: bool =
             print("Demo beendet, alles aufgeräumt.", flush=True)
 
 
-def _preferred_port() -> int:
+def _preferred_port(port: int = 8008) -> int:
     import socket
 
     with socket.socket() as sock:
         try:
-            sock.bind(("127.0.0.1", 8008))
+            sock.bind(("127.0.0.1", port))
         except OSError:
             return free_port()
-    return 8008
+    return port
 
 
 async def _wait_for_greeting(user: DevUser, room_id: str) -> None:

@@ -149,10 +149,10 @@ MEASURES: tuple[str, ...] = (
 
 def declarations() -> tuple[Category, ...]:
     """Every declared category, feature by feature (the list of modules is explicit)."""
-    from bot.store import core, exchange, feedback, impulses, insights, invites, polls
+    from bot.store import core, exchange, feedback, impulses, insights, invites, polls, web
 
     found: list[Category] = []
-    for module in (core, feedback, polls, insights, exchange, impulses, invites):
+    for module in (core, feedback, polls, insights, exchange, impulses, invites, web):
         found.extend(module.PERSONAL_DATA)
     names = [c.name for c in found]
     if len(names) != len(set(names)):

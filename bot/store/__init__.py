@@ -8,6 +8,7 @@ from bot.store.impulses import ImpulseStore
 from bot.store.insights import InsightsStore
 from bot.store.invites import InviteStore
 from bot.store.polls import PollStore
+from bot.store.web import WebStore
 
 
 class Store(
@@ -18,6 +19,7 @@ class Store(
     InsightsStore,
     ExchangeStore,
     InviteStore,
+    WebStore,
     StoreBase,
 ):
     """All queries of the bot, on one aiosqlite connection."""
