@@ -157,7 +157,8 @@ def test_typed_word_ranks_above_its_synonym(index: SearchIndex) -> None:
 
 def test_part_of_a_compound_finds_the_compound(index: SearchIndex) -> None:
     assert "verfahren-leitfaden" in ids(index, "Beteiligung")  # Bürgerbeteiligungsverfahren
-    assert ids(index, "Planung") == ["jhp-einstieg"]  # Jugendhilfeplanung
+    # Jugendhilfeplanung first; "Verfahren planen" is the same word family
+    assert ids(index, "Planung")[0] == "jhp-einstieg"
     assert "partizipation-netz" in ids(index, "Jugendbeteiligung")
 
 
@@ -465,9 +466,12 @@ def test_more_hint_and_numbering_continue_on_the_next_page(index: SearchIndex) -
 
 def test_suggestion_and_relaxed_notes_are_rendered(index: SearchIndex) -> None:
     t = Texts("de")
-    assert "Meinten Sie „Beteiligung“?" in render_results(index.search("Beteilgung"), t).plain
+    assert (
+        "Ergebnisse für „Beteiligung“ (Sie schrieben „Beteilgung“)"
+        in render_results(index.search("Beteilgung"), t).plain
+    )
     relaxed = render_results(index.search("Datenschutz Moderation"), t).plain
-    assert "Kein Angebot passt zu allen Suchbegriffen" in relaxed
+    assert "Entfernt verwandt" in relaxed and "passt leider kein Angebot" in relaxed
 
 
 def test_no_results_invite_a_wish(index: SearchIndex) -> None:

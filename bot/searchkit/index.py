@@ -1,0 +1,305 @@
+"""The catalogue's search index and how a query is answered (``SearchIndex.search``).
+
+1. Filters are taken out of the text (:mod:`bot.searchkit.filters`).
+2. The remaining words become units (:mod:`bot.searchkit.query`). A word no offering contains and
+   the German lexicon does not know either is a typo: it is corrected to the closest catalogue
+   word at once ("Sozialraumanalise" → "Sozialraumanalyse"); when two corrections are equally
+   good, the search asks back instead.
+3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
+   The provider field takes part only when the query names a provider ("KGSt", "Bertelsmann").
+4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
+   units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
+   as partial matches; otherwise nothing fits: the result says so and carries at most
+   :data:`RELATED_LIMIT` offerings to be shown as "entfernt verwandt".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.catalogue import Catalogue, Offering
+from bot.german import fold, is_meaningful, stem, words
+from bot.searchkit.filters import Filters
+from bot.searchkit.model import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    Hit,
+    SearchResult,
+    parse_query,
+)
+from bot.searchkit.morphology import is_known, lemma, raw_lemma
+from bot.searchkit.query import (
+    Node,
+    Synonyms,
+    Unit,
+    all_of,
+    analyse_field,
+    any_of,
+    query_units,
+    to_fts,
+    unit_for,
+)
+from bot.searchkit.vocabulary import indexed_features
+from bot.store.search_index import COLUMN_NAMES, IndexedOffering, RowFilter, SearchIndexStore
+
+PARTIAL_COVERAGE = 0.6  # share of the query's weight an offering must cover to be listed
+RELATED_LIMIT = 3
+_ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
+_CANDIDATES = 50  # offerings examined for coverage when none matches every word
+_FIELDS = ("titel", "themen", "zielgruppen", "merkmale", "anbieter", "beschreibung")
+_PROSE = ("titel", "anbieter", "beschreibung")
+_CONTENT_LEMMA = tuple(f for f in _FIELDS if f != "anbieter")
+_CONTENT_PARTS = tuple(f"{f}_parts" for f in _CONTENT_LEMMA)
+_ALL_LEMMA = _FIELDS
+_ALL_PARTS = tuple(f"{f}_parts" for f in _FIELDS)
+assert set(_ALL_LEMMA + _ALL_PARTS) == set(COLUMN_NAMES)
+
+
+class SearchIndex:
+    """Full-text index over a catalogue. Build a new one whenever the catalogue is (re)loaded."""
+
+    def __init__(self, catalogue: Catalogue, synonyms: Sequence[Sequence[str]]) -> None:
+        self.catalogue = catalogue
+        # Docids follow the titles' alphabetical order: ties and filter-only lists use it.
+        self._entries: list[Offering] = sorted(catalogue.entries, key=lambda e: fold(e.titel))
+        self._store = SearchIndexStore()
+        self._synonyms = Synonyms(synonyms)
+        self._filters = Filters(self._synonyms, synonyms)
+        self._spellings: dict[str, Counter[str]] = {}  # folded word → spellings in prose
+        self._word_df: Counter[str] = Counter()  # folded word → entries using it
+        self._relatives: dict[str, set[str]] = {}  # word family → lemmas in the catalogue
+        provider_df: Counter[str] = Counter()
+        content_df: Counter[str] = Counter()
+        rows = []
+        for docid, entry in enumerate(self._entries):
+            fields = _field_texts(entry)
+            columns: dict[str, str] = {}
+            for name, text in fields.items():
+                columns[name], columns[f"{name}_parts"] = analyse_field(
+                    text, self._synonyms, self._relatives
+                )
+            provider_df.update(set(columns["anbieter"].split()))
+            content_df.update({t for n in _CONTENT_LEMMA for t in columns[n].split()})
+            self._learn_words(fields)
+            facets = {
+                "thema": self._filters.register("thema", entry.themen),
+                "zielgruppe": self._filters.register("zielgruppe", entry.zielgruppen),
+            }
+            rows.append(IndexedOffering(docid, columns, entry.typ, entry.format, entry.is_free))
+            rows[-1].facets.update(facets)
+        self._store.add(rows)
+        # A provider is named by a word that mostly occurs in provider names ("KGSt").
+        self._provider_words = frozenset(
+            w for w, n in provider_df.items() if len(w) >= 3 and n >= content_df[w]
+        )
+        self._fuzzy_choices = sorted(w for w in self._spellings if len(w) >= 4)
+
+    @classmethod
+    def build(
+        cls, catalogue: Catalogue, synonyms: Sequence[Sequence[str]] | None = None
+    ) -> SearchIndex:
+        """Index ``catalogue``; synonym groups default to the catalogue's own ``synonyme.yaml``."""
+        return cls(catalogue, catalogue.synonyms if synonyms is None else synonyms)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def _learn_words(self, fields: dict[str, str]) -> None:
+        """Vocabulary for typo correction: prose words as the catalogue spells them."""
+        seen: set[str] = set()
+        for name in _PROSE:
+            for surface in words(fields[name]):
+                for piece in surface.replace("‐", "-").split("-"):
+                    folded = fold(piece)
+                    if piece.isalpha() and is_meaningful(folded):
+                        self._spellings.setdefault(folded, Counter())[piece] += 1
+                        seen.add(folded)
+        self._word_df.update(seen)
+        # Dictionary forms, too: "Onlinezugangsgesezt" is close to "Onlinezugangsgesetz" only.
+        for folded in seen:
+            spelled = self._spellings[folded].most_common(1)[0][0]
+            base = raw_lemma(spelled)
+            if base != spelled and base.isalpha():
+                self._spellings.setdefault(fold(base), Counter())[base] += 1
+                self._word_df[fold(base)] += 1
+
+    # -- querying --
+
+    def search(self, text: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> SearchResult:
+        """Entries matching ``text`` (free words and filters), best first; see module docs."""
+        offset = max(0, offset)
+        limit = min(max(1, limit), MAX_LIMIT)
+        parsed = parse_query(text)
+        applied, errors, row_filter = self._filters.resolve(parsed)
+        base = SearchResult(query=text, offset=offset, limit=limit, filters=applied)
+        if errors:
+            return replace(base, filter_errors=tuple(errors))
+        units = query_units(parsed.text, self._synonyms)
+        if not units:
+            if row_filter.is_empty:
+                return base
+            docids, total = self._store.list_filtered(row_filter, offset, limit)
+            hits = tuple(Hit(self._entries[d], 0.0) for d in docids)
+            return replace(base, hits=hits, total=total)
+        base = replace(base, terms=tuple(" ".join(stem(t.folded) for t in u.tokens) for u in units))
+        units, suggestion, ambiguous = self._correct(units, text)
+        if ambiguous:
+            return replace(base, ambiguous=ambiguous)
+        base = replace(base, suggestion=suggestion)
+        nodes = [self._node(u, units) for u in units]
+        rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
+        if total:
+            return replace(base, hits=self._hits(rows), total=total)
+        return self._partial(base, nodes, row_filter, offset, limit)
+
+    def _node(self, unit: Unit, units: list[Unit]) -> Node:
+        named = any(lem in self._provider_words for u in units for lem in u.lemmas)
+        columns = (_ALL_LEMMA, _ALL_PARTS) if named else (_CONTENT_LEMMA, _CONTENT_PARTS)
+        exact = unit.node(*columns)
+        # Derivations widen a word only when it is rare as written: a relative ("planen") would
+        # otherwise outrank the word the user typed ("Planung") wherever it is frequent.
+        if self._store.count(to_fts(exact)) >= _ENOUGH_EXACT:
+            return exact
+        return unit.node(*columns, self._relatives)
+
+    def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
+        return tuple(Hit(self._entries[docid], score) for docid, score in rows)
+
+    def _partial(
+        self, base: SearchResult, nodes: list[Node], row_filter: RowFilter, offset: int, limit: int
+    ) -> SearchResult:
+        """No offering matches every word: partial matches, or "nothing fits" plus relatives."""
+        expressions = [to_fts(n) for n in nodes]
+        candidates, _ = self._store.search(
+            to_fts(any_of(nodes)),
+            row_filter,
+            0,
+            _CANDIDATES,  # type: ignore[arg-type]
+        )
+        if not candidates:
+            return replace(base, nothing_fits=True)
+        size = len(self._entries)
+        weights = [math.log(1 + size / (1 + self._store.count(e))) for e in expressions]
+        docids = [docid for docid, _ in candidates]
+        matched = [self._store.matching(e, docids) for e in expressions]
+        total_weight = sum(weights)
+        scored = []
+        for docid, score in candidates:
+            covered = sum(w for w, found in zip(weights, matched, strict=True) if docid in found)
+            scored.append((covered / total_weight, score, docid))
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        good = [s for s in scored if s[0] >= PARTIAL_COVERAGE and len(nodes) > 1]
+        if good:
+            page = good[offset : offset + limit]
+            hits = tuple(Hit(self._entries[d], score) for _, score, d in page)
+            return replace(base, hits=hits, total=len(good), relaxed=True)
+        related = scored[:RELATED_LIMIT] if offset == 0 else []
+        hits = tuple(Hit(self._entries[d], score) for _, score, d in related)
+        return replace(
+            base, hits=hits, total=min(len(scored), RELATED_LIMIT), relaxed=True, nothing_fits=True
+        )
+
+    # -- typo tolerance --
+
+    def _correct(
+        self, units: list[Unit], text: str
+    ) -> tuple[list[Unit], str | None, tuple[str, ...]]:
+        """Replace misspelt words by the closest catalogue word; (units, corrected query, ())
+        or, when a correction is ambiguous, (units, None, (typed word, candidates…))."""
+        corrected: list[Unit] = []
+        suggestion = " ".join(text[:MAX_QUERY_CHARS].split())
+        changed = False
+        for unit in units:
+            token = unit.tokens[0]
+            if len(unit.tokens) > 1 or token.pieces or self._store.count(to_fts(self._any(unit))):
+                corrected.append(unit)
+                continue
+            choices = self._closest(token.surface)
+            if len(choices) > 1:
+                return units, None, (token.surface, *choices)
+            if not choices:
+                corrected.append(unit)
+                continue
+            spelled = _same_case(choices[0], token.surface)
+            corrected.append(unit_for(spelled, self._synonyms))
+            suggestion = _replace_word(suggestion, token.surface, spelled)
+            changed = True
+        return corrected, (suggestion if changed else None), ()
+
+    def _any(self, unit: Unit) -> Node:
+        return unit.node(_ALL_LEMMA, _ALL_PARTS, self._relatives)
+
+    def _closest(self, surface: str) -> list[str]:
+        """Catalogue spellings closest to an unknown word: one if clear, several if ambiguous,
+        none for a real word the catalogue lacks ("Onboarding") or nothing close."""
+        folded = fold(surface)
+        if len(folded) < 4 or not folded.isalpha() or is_known(surface):
+            return []
+        # One slip per word, two in long words: more would "correct" real words.
+        max_distance = 1 if len(folded) < 8 else 2
+        found = process.extract(
+            folded, self._fuzzy_choices, scorer=OSA.distance, score_cutoff=max_distance, limit=10
+        )
+        if not found:
+            return []
+        capital = surface[:1].isupper()
+
+        def key(choice: tuple[str, int, int]) -> tuple[int, bool, bool, bool]:
+            word, distance, _ = choice
+            spelled = self._spellings[word].most_common(1)[0][0]
+            return (
+                distance,
+                word[0] != folded[0],  # typos rarely hit the first letter
+                spelled[:1].isupper() != capital,  # "Beratun" is a noun: Beratung, not beraten
+                not word.startswith(folded),  # a cut-off word: "Beratun" → "Beratung"
+            )
+
+        ranked = sorted(found, key=lambda c: (key(c), -self._word_df[c[0]], c[0]))
+        best = [c for c in ranked if key(c) == key(ranked[0])]
+        lemmas = {lemma(self._spell(c[0])) for c in best}
+        top_df = self._word_df[ranked[0][0]]
+        rivals = [c for c in best[1:] if 2 * self._word_df[c[0]] > top_df]
+        if len(lemmas) > 1 and rivals:
+            return [self._spell(c[0]) for c in [ranked[0], *rivals][:3]]
+        return [self._spell(ranked[0][0])]
+
+    def _spell(self, folded: str) -> str:
+        return self._spellings[folded].most_common(1)[0][0]
+
+
+def _and(nodes: list[Node]) -> Node:
+    found = all_of(nodes)
+    assert found is not None
+    return found
+
+
+def _field_texts(entry: Offering) -> dict[str, str]:
+    return {
+        "titel": entry.titel,
+        "themen": " ; ".join(v.replace("-", " ") for v in entry.themen),
+        "zielgruppen": " ; ".join(v.replace("-", " ") for v in entry.zielgruppen),
+        "merkmale": indexed_features(entry.typ, entry.format, entry.is_free),
+        "anbieter": entry.anbieter,
+        "beschreibung": entry.beschreibung,
+    }
+
+
+def _same_case(spelled: str, typed: str) -> str:
+    """The catalogue's spelling in the user's casing: "beratun" → "beratung", "BERATUN" → …"""
+    if typed.isupper() and len(typed) > 1:
+        return spelled.upper()
+    first = spelled[:1].upper() if typed[:1].isupper() else spelled[:1].lower()
+    return first + spelled[1:]
+
+
+def _replace_word(text: str, old: str, new: str) -> str:
+    pattern = re.compile(r"(?<![^\W_])" + re.escape(old) + r"(?![^\W_])")
+    return pattern.sub(lambda _: new, text, count=1)
