@@ -52,7 +52,8 @@ STOPWORDS: frozenset[str] = _word_set(
 QUERY_FILLERS: frozenset[str] = _word_set(
     """
     angebot angebote angeboten gibt suche suchen sucht brauche brauchen benoetige finde finden
-    moechte moechten bitte hallo irgendwas
+    moechte moechten bitte hallo irgendwas unseren unserem unserer meinen meinem meiner eigene
+    eigenen besser bessere gute guten etwas mal
     """
 )
 

@@ -37,8 +37,10 @@ from bot.searchkit.model import (
 )
 from bot.searchkit.morphology import is_known, lemma, raw_lemma
 from bot.searchkit.query import (
+    Any,
     Node,
     Synonyms,
+    Terms,
     Unit,
     all_of,
     analyse_field,
@@ -50,7 +52,7 @@ from bot.searchkit.query import (
 from bot.searchkit.vocabulary import indexed_features
 from bot.store.search_index import COLUMN_NAMES, IndexedOffering, RowFilter, SearchIndexStore
 
-PARTIAL_COVERAGE = 0.6  # share of the query's weight an offering must cover to be listed
+PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _CANDIDATES = 50  # offerings examined for coverage when none matches every word
@@ -158,7 +160,7 @@ class SearchIndex:
         rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
         if total:
             return replace(base, hits=self._hits(rows), total=total)
-        return self._partial(base, nodes, row_filter, offset, limit)
+        return self._partial(base, units, nodes, row_filter, offset, limit)
 
     def _node(self, unit: Unit, units: list[Unit]) -> Node:
         named = any(lem in self._provider_words for u in units for lem in u.lemmas)
@@ -174,38 +176,70 @@ class SearchIndex:
         return tuple(Hit(self._entries[docid], score) for docid, score in rows)
 
     def _partial(
-        self, base: SearchResult, nodes: list[Node], row_filter: RowFilter, offset: int, limit: int
+        self,
+        base: SearchResult,
+        units: list[Unit],
+        nodes: list[Node],
+        row_filter: RowFilter,
+        offset: int,
+        limit: int,
     ) -> SearchResult:
-        """No offering matches every word: partial matches, or "nothing fits" plus relatives."""
-        expressions = [to_fts(n) for n in nodes]
-        candidates, _ = self._store.search(
-            to_fts(any_of(nodes)),
-            row_filter,
-            0,
-            _CANDIDATES,  # type: ignore[arg-type]
-        )
+        """No offering matches every word: partial matches, or "nothing fits" plus relatives.
+
+        A unit counts fully where it matches, and a compound the catalogue lacks counts half
+        the share of its parts an offering has ("Stadtteilarbeit": Stadtteil, Arbeit)."""
+        part_nodes = [self._part_nodes(u, n) for u, n in zip(units, nodes, strict=True)]
+        wide = any_of([*nodes, *(p for parts in part_nodes for p in parts)])
+        assert wide is not None
+        candidates, _ = self._store.search(to_fts(wide), row_filter, 0, _CANDIDATES)
         if not candidates:
             return replace(base, nothing_fits=True)
         size = len(self._entries)
-        weights = [math.log(1 + size / (1 + self._store.count(e))) for e in expressions]
         docids = [docid for docid, _ in candidates]
-        matched = [self._store.matching(e, docids) for e in expressions]
-        total_weight = sum(weights)
-        scored = []
-        for docid, score in candidates:
-            covered = sum(w for w, found in zip(weights, matched, strict=True) if docid in found)
-            scored.append((covered / total_weight, score, docid))
-        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        credits: dict[int, float] = dict.fromkeys(docids, 0.0)
+        total_weight = 0.0
+        for unit, node, parts in zip(units, nodes, part_nodes, strict=True):
+            expression = to_fts(node)
+            # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
+            # as nouns: they say less about the topic than the nouns beside them.
+            weight = math.log(1 + size / (1 + self._store.count(expression)))
+            weight *= 1.0 if _is_noun(unit) else 0.5
+            total_weight += weight
+            found = self._store.matching(expression, docids)
+            share: Counter[int] = Counter()
+            for part in parts:
+                share.update(self._store.matching(to_fts(part), docids))
+            for docid in docids:
+                if docid in found:
+                    credits[docid] += weight
+                elif parts:
+                    credits[docid] += weight * 0.5 * share[docid] / len(parts)
+        scored = sorted(
+            ((credits[d] / total_weight, score, d) for d, score in candidates),
+            key=lambda s: (-s[0], -s[1], s[2]),
+        )
         good = [s for s in scored if s[0] >= PARTIAL_COVERAGE and len(nodes) > 1]
         if good:
             page = good[offset : offset + limit]
             hits = tuple(Hit(self._entries[d], score) for _, score, d in page)
             return replace(base, hits=hits, total=len(good), relaxed=True)
-        related = scored[:RELATED_LIMIT] if offset == 0 else []
+        related = [s for s in scored if s[0] > 0][:RELATED_LIMIT] if offset == 0 else []
         hits = tuple(Hit(self._entries[d], score) for _, score, d in related)
         return replace(
             base, hits=hits, total=min(len(scored), RELATED_LIMIT), relaxed=True, nothing_fits=True
         )
+
+    def _part_nodes(self, unit: Unit, node: Node) -> list[Node]:
+        """Each part of a compound unit on its own (lemma or family), in the unit's columns."""
+        if len(unit.derived) < 2 or len(unit.tokens) > 1:
+            return []
+        columns = _columns_of(node)
+        return [
+            Terms(tuple(dict.fromkeys((lem, kin))), columns)
+            if lem == kin
+            else Any((Terms((lem,), columns), Terms((kin,), columns)))
+            for lem, kin in zip(unit.derived, unit.families, strict=True)
+        ]
 
     # -- typo tolerance --
 
@@ -279,6 +313,17 @@ def _and(nodes: list[Node]) -> Node:
     found = all_of(nodes)
     assert found is not None
     return found
+
+
+def _columns_of(node: Node) -> tuple[str, ...]:
+    """Every column a node searches."""
+    if isinstance(node, Terms):
+        return node.columns
+    return tuple(dict.fromkeys(c for child in node.children for c in _columns_of(child)))
+
+
+def _is_noun(unit: Unit) -> bool:
+    return any(raw_lemma(t.surface)[:1].isupper() for t in unit.tokens)
 
 
 def _field_texts(entry: Offering) -> dict[str, str]:

@@ -4,8 +4,8 @@ A field's text becomes two token streams (see ``bot.store.search_index.COLUMNS``
 
 - the *lemma* stream, one folded lemma per word ("Workshops" → ``workshop``);
 - the *parts* stream, per word its lemma or, for a compound, its leaf parts' lemmas in order
-  ("Seniorenbeteiligung" → ``senior beteiligung``), followed by the token of every synonym group
-  the word belongs to.
+  ("Seniorenbeteiligung" → ``senior beteiligung``), each followed by its word family where that
+  differs (``beteiligen``) and by the token of every synonym group the word belongs to.
 
 A query word matches its lemma in either stream (in the parts stream: inside a compound), a
 relative of the same word family ("beteiligen" → "Beteiligung"), or its synonym group's token.
@@ -23,7 +23,7 @@ from bot.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
 from bot.searchkit.morphology import family, lemma, part_families, parts
 
 MAX_QUERY_WORDS = 12
-NEAR_DISTANCE = 3  # tokens allowed between compound parts ("Beteiligung von Senioren")
+NEAR_DISTANCE = 4  # tokens between compound parts ("Beteiligung von Senioren", family tokens)
 _HYPHENS = re.compile(r"[-‐‑]")
 
 
@@ -165,9 +165,10 @@ def analyse_field(text: str, synonyms: Synonyms, relatives: dict[str, set[str]])
             phrase_groups.add(group)
     for word in words:
         lemma_stream.extend(word.lemmas)
-        parts_stream.extend(word.derived)
         for term, kin in zip(word.derived, word.families, strict=True):
             relatives.setdefault(kin, set()).add(term)
+            # the family too, so that "sozialraumorientiert" meets "Sozialraumorientierung"
+            parts_stream.extend((term,) if kin == term else (term, kin))
         groups = synonyms.groups_of((*word.lemmas, *word.derived, *word.families))
         parts_stream.extend(group_token(g) for g in groups)
     parts_stream.extend(group_token(g) for g in sorted(phrase_groups))
@@ -209,6 +210,7 @@ class Unit:
             alternatives = [Terms((self.lemmas[0],), lemma_columns)]
             if self.derived:
                 alternatives.append(Terms(self.derived, parts_columns))
+                alternatives.append(Terms(self.families, parts_columns))
         if self.group is not None:
             alternatives.append(Terms((group_token(self.group),), parts_columns))
         found = any_of(alternatives)
