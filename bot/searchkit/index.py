@@ -6,7 +6,8 @@
    word at once ("Sozialraumanalise" → "Sozialraumanalyse"); when two corrections are equally
    good, the search asks back instead.
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
-   The provider field takes part only when the query names a provider ("KGSt", "Bertelsmann").
+   The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
+   that occurs more often in provider names than in titles, topics and descriptions.
 4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
    units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
    as partial matches; otherwise nothing fits: the result says so and carries at most
@@ -37,11 +38,14 @@ from bot.searchkit.model import (
 )
 from bot.searchkit.morphology import is_known, lemma, raw_lemma
 from bot.searchkit.query import (
+    PROVIDER,
+    All,
     Any,
     Node,
     Synonyms,
     Terms,
     Unit,
+    Word,
     all_of,
     analyse_field,
     any_of,
@@ -50,19 +54,13 @@ from bot.searchkit.query import (
     unit_for,
 )
 from bot.searchkit.vocabulary import indexed_features
-from bot.store.search_index import COLUMN_NAMES, IndexedOffering, RowFilter, SearchIndexStore
+from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _CANDIDATES = 50  # offerings examined for coverage when none matches every word
-_FIELDS = ("titel", "themen", "zielgruppen", "merkmale", "anbieter", "beschreibung")
 _PROSE = ("titel", "anbieter", "beschreibung")
-_CONTENT_LEMMA = tuple(f for f in _FIELDS if f != "anbieter")
-_CONTENT_PARTS = tuple(f"{f}_parts" for f in _CONTENT_LEMMA)
-_ALL_LEMMA = _FIELDS
-_ALL_PARTS = tuple(f"{f}_parts" for f in _FIELDS)
-assert set(_ALL_LEMMA + _ALL_PARTS) == set(COLUMN_NAMES)
 
 
 class SearchIndex:
@@ -76,20 +74,18 @@ class SearchIndex:
         self._synonyms = Synonyms(synonyms)
         self._filters = Filters(self._synonyms, synonyms)
         self._spellings: dict[str, Counter[str]] = {}  # folded word → spellings in prose
-        self._word_df: Counter[str] = Counter()  # folded word → entries using it
-        self._relatives: dict[str, set[str]] = {}  # word family → lemmas in the catalogue
-        provider_df: Counter[str] = Counter()
-        content_df: Counter[str] = Counter()
+        self._word_df: Counter[str] = Counter()  # folded word → entries using it (prose)
+        self._df: Counter[str] = Counter()  # index token → entries containing it
+        seen: set[Word] = set()
         rows = []
         for docid, entry in enumerate(self._entries):
             fields = _field_texts(entry)
             columns: dict[str, str] = {}
             for name, text in fields.items():
                 columns[name], columns[f"{name}_parts"] = analyse_field(
-                    text, self._synonyms, self._relatives
+                    text, self._synonyms, seen, provider=name == "anbieter"
                 )
-            provider_df.update(set(columns["anbieter"].split()))
-            content_df.update({t for n in _CONTENT_LEMMA for t in columns[n].split()})
+            self._df.update({t for text in columns.values() for t in text.split()})
             self._learn_words(fields)
             facets = {
                 "thema": self._filters.register("thema", entry.themen),
@@ -98,10 +94,17 @@ class SearchIndex:
             rows.append(IndexedOffering(docid, columns, entry.typ, entry.format, entry.is_free))
             rows[-1].facets.update(facets)
         self._store.add(rows)
-        # A provider is named by a word that mostly occurs in provider names ("KGSt").
+        self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
+        for word in seen:
+            for term, kin in zip(word.derived, word.families, strict=True):
+                self._relatives.setdefault(kin, set()).add(term)
+        # A provider is named by a word more frequent in provider names than elsewhere ("KGSt").
         self._provider_words = frozenset(
-            w for w, n in provider_df.items() if len(w) >= 3 and n >= content_df[w]
+            t[len(PROVIDER) :]
+            for t, n in self._df.items()
+            if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
         )
+        self._learn_lemmas()
         self._fuzzy_choices = sorted(w for w in self._spellings if len(w) >= 4)
 
     @classmethod
@@ -125,13 +128,15 @@ class SearchIndex:
                         self._spellings.setdefault(folded, Counter())[piece] += 1
                         seen.add(folded)
         self._word_df.update(seen)
-        # Dictionary forms, too: "Onlinezugangsgesezt" is close to "Onlinezugangsgesetz" only.
-        for folded in seen:
-            spelled = self._spellings[folded].most_common(1)[0][0]
+
+    def _learn_lemmas(self) -> None:
+        """Dictionary forms, too: "Onlinezugangsgesezt" is close to "Onlinezugangsgesetz" only."""
+        for folded, spellings in list(self._spellings.items()):
+            spelled = spellings.most_common(1)[0][0]
             base = raw_lemma(spelled)
-            if base != spelled and base.isalpha():
-                self._spellings.setdefault(fold(base), Counter())[base] += 1
-                self._word_df[fold(base)] += 1
+            if base != spelled and base.isalpha() and fold(base) not in self._spellings:
+                self._spellings[fold(base)] = Counter({base: 1})
+                self._word_df[fold(base)] = self._word_df[folded]
 
     # -- querying --
 
@@ -156,21 +161,29 @@ class SearchIndex:
         if ambiguous:
             return replace(base, ambiguous=ambiguous)
         base = replace(base, suggestion=suggestion)
-        nodes = [self._node(u, units) for u in units]
+        nodes = [self._node(u) for u in units]
         rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
         if total:
             return replace(base, hits=self._hits(rows), total=total)
         return self._partial(base, units, nodes, row_filter, offset, limit)
 
-    def _node(self, unit: Unit, units: list[Unit]) -> Node:
-        named = any(lem in self._provider_words for u in units for lem in u.lemmas)
-        columns = (_ALL_LEMMA, _ALL_PARTS) if named else (_CONTENT_LEMMA, _CONTENT_PARTS)
-        exact = unit.node(*columns)
+    def _node(self, unit: Unit) -> Node:
+        """The unit's expression; the provider field only for a word naming a provider."""
+        named = any(lem in self._provider_words for lem in unit.lemmas)
+        exact = unit.node(named)
         # Derivations widen a word only when it is rare as written: a relative ("planen") would
         # otherwise outrank the word the user typed ("Planung") wherever it is frequent.
-        if self._store.count(to_fts(exact)) >= _ENOUGH_EXACT:
+        if self._estimate(exact) >= _ENOUGH_EXACT:
             return exact
-        return unit.node(*columns, self._relatives)
+        return unit.node(named, self._relatives)
+
+    def _estimate(self, node: Node) -> int:
+        """About how many entries ``node`` matches, from the token counts without a query: 0
+        exactly when it matches none (unless parts are never close together)."""
+        if isinstance(node, Terms):
+            return min(self._df[t] for t in node.tokens)
+        counts = [self._estimate(c) for c in node.children]
+        return min(counts) if isinstance(node, All) else max(counts)
 
     def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
         return tuple(Hit(self._entries[docid], score) for docid, score in rows)
@@ -188,7 +201,7 @@ class SearchIndex:
 
         A unit counts fully where it matches, and a compound the catalogue lacks counts half
         the share of its parts an offering has ("Stadtteilarbeit": Stadtteil, Arbeit)."""
-        part_nodes = [self._part_nodes(u, n) for u, n in zip(units, nodes, strict=True)]
+        part_nodes = [self._part_nodes(u) for u in units]
         wide = any_of([*nodes, *(p for parts in part_nodes for p in parts)])
         assert wide is not None
         candidates, _ = self._store.search(to_fts(wide), row_filter, 0, _CANDIDATES)
@@ -202,7 +215,7 @@ class SearchIndex:
             expression = to_fts(node)
             # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
             # as nouns: they say less about the topic than the nouns beside them.
-            weight = math.log(1 + size / (1 + self._store.count(expression)))
+            weight = math.log(1 + size / (1 + self._estimate(node)))
             weight *= 1.0 if _is_noun(unit) else 0.5
             total_weight += weight
             found = self._store.matching(expression, docids)
@@ -229,15 +242,13 @@ class SearchIndex:
             base, hits=hits, total=min(len(scored), RELATED_LIMIT), relaxed=True, nothing_fits=True
         )
 
-    def _part_nodes(self, unit: Unit, node: Node) -> list[Node]:
-        """Each part of a compound unit on its own (lemma or family), in the unit's columns."""
+    @staticmethod
+    def _part_nodes(unit: Unit) -> list[Node]:
+        """Each part of a compound unit on its own (its lemma or its family)."""
         if len(unit.derived) < 2 or len(unit.tokens) > 1:
             return []
-        columns = _columns_of(node)
         return [
-            Terms(tuple(dict.fromkeys((lem, kin))), columns)
-            if lem == kin
-            else Any((Terms((lem,), columns), Terms((kin,), columns)))
+            Terms((lem,)) if lem == kin else Any((Terms((lem,)), Terms((kin,))))
             for lem, kin in zip(unit.derived, unit.families, strict=True)
         ]
 
@@ -253,7 +264,7 @@ class SearchIndex:
         changed = False
         for unit in units:
             token = unit.tokens[0]
-            if len(unit.tokens) > 1 or token.pieces or self._store.count(to_fts(self._any(unit))):
+            if len(unit.tokens) > 1 or token.pieces or self._estimate(self._any(unit)):
                 corrected.append(unit)
                 continue
             choices = self._closest(token.surface)
@@ -269,7 +280,7 @@ class SearchIndex:
         return corrected, (suggestion if changed else None), ()
 
     def _any(self, unit: Unit) -> Node:
-        return unit.node(_ALL_LEMMA, _ALL_PARTS, self._relatives)
+        return unit.node(True, self._relatives)
 
     def _closest(self, surface: str) -> list[str]:
         """Catalogue spellings closest to an unknown word: one if clear, several if ambiguous,
@@ -292,7 +303,9 @@ class SearchIndex:
             return (
                 distance,
                 word[0] != folded[0],  # typos rarely hit the first letter
-                spelled[:1].isupper() != capital,  # "Beratun" is a noun: Beratung, not beraten
+                # "Beratun" is a noun: Beratung, not beraten (lower case says nothing: many
+                # people type everything in lower case)
+                capital and not spelled[:1].isupper(),
                 not word.startswith(folded),  # a cut-off word: "Beratun" → "Beratung"
             )
 
@@ -313,13 +326,6 @@ def _and(nodes: list[Node]) -> Node:
     found = all_of(nodes)
     assert found is not None
     return found
-
-
-def _columns_of(node: Node) -> tuple[str, ...]:
-    """Every column a node searches."""
-    if isinstance(node, Terms):
-        return node.columns
-    return tuple(dict.fromkeys(c for child in node.children for c in _columns_of(child)))
 
 
 def _is_noun(unit: Unit) -> bool:

@@ -8,8 +8,9 @@ so index and query meet whatever keyboard the user has.
   "beteiligt" → ``beteiligen``. A lexicon keeps apart what a stemmer merges: "messen" / "Messe",
   "Förderung" / "Forderung", "Rat" / "Rate" all stay different.
 - :func:`family` — the lemma a derived noun comes from, when the lexicon knows it: "Beteiligung" →
-  ``beteiligen``, "Evaluation" → ``evaluieren``. The search uses families to find a word's
-  relatives in the catalogue, so "beteiligen" finds "Beteiligung" — and "messen" never "Messe".
+  ``beteiligen``, "Evaluation" → ``evaluieren``, "ehrenamtlich" → ``ehrenamt``. The search uses
+  families to find a word's relatives in the catalogue, so "beteiligen" finds "Beteiligung" —
+  and "messen" never "Messe".
 - :func:`parts` — the lemmas of a compound's leaf parts: "Seniorenbeteiligung" →
   (``senior``, ``beteiligung``); "Fördermittel" → (``foerdern``, ``mittel``).
 """
@@ -121,6 +122,11 @@ def _family_of_lemma(base: str) -> str:
     for verb in candidates:
         if lexicon().get(verb) == verb:
             return verb
+    for ending in ("licher", "liche", "lich"):  # ehrenamtlich(e) → Ehrenamt, beruflich → Beruf
+        if lowered.endswith(ending) and len(lowered) - len(ending) >= _MIN_PART:
+            noun = lowered[: -len(ending)].capitalize()
+            if lexicon().get(noun) == noun:
+                return noun
     return base
 
 

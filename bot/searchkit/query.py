@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
 from bot.searchkit.morphology import family, lemma, part_families, parts
@@ -32,10 +33,9 @@ _HYPHENS = re.compile(r"[-‐‑]")
 
 @dataclass(frozen=True)
 class Terms:
-    """One term, or several that must occur close together, in one of ``columns``."""
+    """One term, or several that must occur close together in one column."""
 
     tokens: tuple[str, ...]
-    columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,16 @@ def all_of(children: Iterable[Node | None]) -> Node | None:
 
 def to_fts(node: Node) -> str:
     """FTS5 MATCH text. Terms are always double-quoted (quotes doubled), so no user input can be
-    read as FTS5 syntax (NEAR, *, ^, column filters, …)."""
+    read as FTS5 syntax (NEAR, *, ^, column filters, …). No column filters: they make FTS5 read
+    every position list, and the streams need none (provider words carry :data:`PROVIDER`)."""
     if isinstance(node, Terms):
         quoted = " ".join('"' + t.replace('"', '""') + '"' for t in node.tokens)
-        body = quoted if len(node.tokens) == 1 else f"NEAR({quoted}, {NEAR_DISTANCE})"
-        return "{" + " ".join(node.columns) + "} : " + body
+        return quoted if len(node.tokens) == 1 else f"NEAR({quoted}, {NEAR_DISTANCE})"
     operator = " AND " if isinstance(node, All) else " OR "
     return "(" + operator.join(to_fts(c) for c in node.children) + ")"
+
+
+PROVIDER = "0p"  # prefix of every provider-field token: a provider matches only when named
 
 
 def group_token(group: int) -> str:
@@ -99,6 +102,7 @@ class Word:
     families: tuple[str, ...]  # the family of each derived term
 
 
+@lru_cache(maxsize=262_144)
 def analyse_word(token: Token) -> Word:
     lemmas: list[str] = []
     derived: list[str] = []
@@ -151,10 +155,17 @@ class Synonyms:
         return 1, None
 
 
-def analyse_field(text: str, synonyms: Synonyms, relatives: dict[str, set[str]]) -> tuple[str, str]:
-    """(lemma stream, parts stream) of a field's text; adds each term to its family in
-    ``relatives``."""
+def analyse_field(
+    text: str, synonyms: Synonyms, seen: set[Word], provider: bool = False
+) -> tuple[str, str]:
+    """(lemma stream, parts stream) of a field's text; its words are added to ``seen``. A
+    provider field's tokens carry :data:`PROVIDER` and no synonym groups."""
     words = [analyse_word(t) for t in tokenize(text) if is_meaningful(t.folded)]
+    seen.update(words)
+    if provider:
+        lemma_tokens = [PROVIDER + lem for w in words for lem in w.lemmas]
+        part_tokens = [PROVIDER + term for w in words for term in w.derived]
+        return " ".join(lemma_tokens), " ".join(part_tokens)
     lemma_stream: list[str] = []
     parts_stream: list[str] = []
     flat = [w.lemmas[-1] for w in words if w.lemmas]
@@ -166,7 +177,6 @@ def analyse_field(text: str, synonyms: Synonyms, relatives: dict[str, set[str]])
     for word in words:
         lemma_stream.extend(word.lemmas)
         for term, kin in zip(word.derived, word.families, strict=True):
-            relatives.setdefault(kin, set()).add(term)
             # the family too, so that "sozialraumorientiert" meets "Sozialraumorientierung"
             parts_stream.extend((term,) if kin == term else (term, kin))
         groups = synonyms.groups_of((*word.lemmas, *word.derived, *word.families))
@@ -188,31 +198,27 @@ class Unit:
     families: tuple[str, ...]
     group: int | None  # synonym group of the whole unit
 
-    def node(
-        self,
-        lemma_columns: tuple[str, ...],
-        parts_columns: tuple[str, ...],
-        relatives: dict[str, set[str]] | None = None,
-    ) -> Node:
-        """Alternatives for this unit; ``relatives`` (word family → catalogue lemmas) widens a
-        single word to its derivations ("beteiligen" → "Beteiligung")."""
-        both = lemma_columns + parts_columns
+    def node(self, provider: bool = False, relatives: dict[str, set[str]] | None = None) -> Node:
+        """Alternatives for this unit. ``provider``: the word names a provider, so the provider
+        field counts; ``relatives`` (word family → catalogue lemmas) widens a single word to its
+        derivations ("beteiligen" → "Beteiligung")."""
         if len(self.tokens) > 1:  # a multi-word synonym: the phrase as written, or its group
-            alternatives: list[Node | None] = [Terms(self.lemmas, lemma_columns)]
+            alternatives: list[Node | None] = [Terms(self.lemmas)]
         elif len(self.derived) == 1:
-            # One phrase over both streams, so the word as written and the word inside a
-            # compound share one idf and the column weights alone rank them.
-            alternatives = [Terms(self.derived, both)]
-            # relatives: "beteiligen" finds "Beteiligung"
+            # The word as written and inside compounds is one term: one idf, and the column
+            # weights alone rank title over description.
+            alternatives = [Terms(self.derived)]
             kin = (relatives or {}).get(self.families[0], set()) - {self.derived[0]}
-            alternatives.extend(Terms((term,), both) for term in sorted(kin))
+            alternatives.extend(Terms((term,)) for term in sorted(kin))
         else:  # a compound or hyphenated word: as written, or its parts close together
-            alternatives = [Terms((self.lemmas[0],), lemma_columns)]
+            alternatives = [Terms((self.lemmas[0],))]
             if self.derived:
-                alternatives.append(Terms(self.derived, parts_columns))
-                alternatives.append(Terms(self.families, parts_columns))
+                alternatives.append(Terms(self.derived))
+                alternatives.append(Terms(self.families))
+        if provider:
+            alternatives.extend(Terms((PROVIDER + lem,)) for lem in self.lemmas)
         if self.group is not None:
-            alternatives.append(Terms((group_token(self.group),), parts_columns))
+            alternatives.append(Terms((group_token(self.group),)))
         found = any_of(alternatives)
         assert found is not None
         return found
