@@ -3,9 +3,9 @@
 A field's text becomes two token streams (see ``bot.store.search_index.COLUMNS``):
 
 - the *lemma* stream, one folded lemma per word ("Workshops" → ``workshop``);
-- the *parts* stream, per word its lemma or, for a compound, its leaf parts' lemmas in order
-  ("Seniorenbeteiligung" → ``senior beteiligung``), each followed by its word family where that
-  differs (``beteiligen``) and by the token of every synonym group the word belongs to.
+- the *parts* stream, per compound its leaf parts' lemmas in order ("Seniorenbeteiligung" →
+  ``senior beteiligung``), each followed by its word family where that differs
+  (``beteiligen``), and per word the token of every synonym group it belongs to.
 
 A query word matches its lemma in either stream (in the parts stream: inside a compound), a
 relative of the same word family ("beteiligen" → "Beteiligung"), or its synonym group's token.
@@ -176,9 +176,13 @@ def analyse_field(
             phrase_groups.add(group)
     for word in words:
         lemma_stream.extend(word.lemmas)
+        # A plain word is in the lemma stream already; only what differs goes here.
+        compound = len(word.derived) > 1
         for term, kin in zip(word.derived, word.families, strict=True):
-            # the family too, so that "sozialraumorientiert" meets "Sozialraumorientierung"
-            parts_stream.extend((term,) if kin == term else (term, kin))
+            if compound:
+                parts_stream.append(term)
+            if kin != term:  # "sozialraumorientiert" meets "Sozialraumorientierung"
+                parts_stream.append(kin)
         groups = synonyms.groups_of((*word.lemmas, *word.derived, *word.families))
         parts_stream.extend(group_token(g) for g in groups)
     parts_stream.extend(group_token(g) for g in sorted(phrase_groups))
