@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -45,7 +46,6 @@ from bot.searchkit.query import (
     Synonyms,
     Terms,
     Unit,
-    Word,
     all_of,
     analyse_field,
     any_of,
@@ -61,6 +61,7 @@ RELATED_LIMIT = 3
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _CANDIDATES = 50  # offerings examined for coverage when none matches every word
 _PROSE = ("titel", "anbieter", "beschreibung")
+_SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 
 
 class SearchIndex:
@@ -76,15 +77,18 @@ class SearchIndex:
         self._spellings: dict[str, Counter[str]] = {}  # folded word → spellings in prose
         self._word_df: Counter[str] = Counter()  # folded word → entries using it (prose)
         self._df: Counter[str] = Counter()  # index token → entries containing it
-        seen: set[Word] = set()
+        short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
         rows = []
         for docid, entry in enumerate(self._entries):
             fields = _field_texts(entry)
             columns: dict[str, str] = {}
             for name, text in fields.items():
-                columns[name], columns[f"{name}_parts"] = analyse_field(
-                    text, self._synonyms, seen, provider=name == "anbieter"
-                )
+                streams = short_fields.get(text) if name in _SHORT else None
+                if streams is None:
+                    streams = analyse_field(text, self._synonyms, provider=name == "anbieter")
+                    if name in _SHORT:
+                        short_fields[text] = streams
+                columns[name], columns[f"{name}_parts"] = streams
             self._df.update({t for text in columns.values() for t in text.split()})
             self._learn_words(fields)
             facets = {
@@ -95,7 +99,7 @@ class SearchIndex:
             rows[-1].facets.update(facets)
         self._store.add(rows)
         self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
-        for word in seen:
+        for word in self._synonyms.words():
             for term, kin in zip(word.derived, word.families, strict=True):
                 self._relatives.setdefault(kin, set()).add(term)
         # A provider is named by a word more frequent in provider names than elsewhere ("KGSt").
@@ -122,11 +126,12 @@ class SearchIndex:
         seen: set[str] = set()
         for name in _PROSE:
             for surface in words(fields[name]):
-                for piece in surface.replace("‐", "-").split("-"):
-                    folded = fold(piece)
-                    if piece.isalpha() and is_meaningful(folded):
-                        self._spellings.setdefault(folded, Counter())[piece] += 1
-                        seen.add(folded)
+                for piece, folded in _prose_pieces(surface):
+                    spellings = self._spellings.get(folded)
+                    if spellings is None:
+                        spellings = self._spellings[folded] = Counter()
+                    spellings[piece] += 1
+                    seen.add(folded)
         self._word_df.update(seen)
 
     def _learn_lemmas(self) -> None:
@@ -326,6 +331,17 @@ def _and(nodes: list[Node]) -> Node:
     found = all_of(nodes)
     assert found is not None
     return found
+
+
+@lru_cache(maxsize=262_144)
+def _prose_pieces(surface: str) -> tuple[tuple[str, str], ...]:
+    """(piece as written, folded) of the hyphen pieces of a prose word worth correcting to."""
+    found = []
+    for piece in surface.replace("‐", "-").split("-"):
+        folded = fold(piece)
+        if piece.isalpha() and is_meaningful(folded):
+            found.append((piece, folded))
+    return tuple(found)
 
 
 def _is_noun(unit: Unit) -> bool:

@@ -142,12 +142,38 @@ class Synonyms:
                     self.phrases.setdefault(lemmas, number)
             self.members.append(members)
         self.longest = max((len(k) for k in self.phrases), default=1)
+        self._starts = {k[0] for k in self.phrases}
+        self._streams: dict[Word, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def words(self) -> Iterable[Word]:
+        """Every word :meth:`streams` has seen (the catalogue's vocabulary)."""
+        return self._streams.keys()
+
+    def streams(self, word: Word) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What one word adds to the lemma and the parts stream (cached: words repeat)."""
+        found = self._streams.get(word)
+        if found is None:
+            parts: list[str] = []
+            # A plain word is in the lemma stream already; only what differs goes here.
+            compound = len(word.derived) > 1
+            for term, kin in zip(word.derived, word.families, strict=True):
+                if compound:
+                    parts.append(term)
+                if kin != term:  # "sozialraumorientiert" meets "Sozialraumorientierung"
+                    parts.append(kin)
+            groups = self.groups_of((*word.lemmas, *word.derived, *word.families))
+            parts.extend(group_token(g) for g in groups)
+            found = (word.lemmas, tuple(parts))
+            self._streams[word] = found
+        return found
 
     def groups_of(self, terms: Iterable[str]) -> list[int]:
         return sorted({self.single[t] for t in terms if t in self.single})
 
     def phrase_at(self, lemmas: Sequence[str], start: int) -> tuple[int, int | None]:
         """(length, group) of the longest multi-word synonym starting at ``start``."""
+        if lemmas[start] not in self._starts:
+            return 1, None
         for span in range(min(self.longest, len(lemmas) - start), 1, -1):
             group = self.phrases.get(tuple(lemmas[start : start + span]))
             if group is not None:
@@ -155,13 +181,10 @@ class Synonyms:
         return 1, None
 
 
-def analyse_field(
-    text: str, synonyms: Synonyms, seen: set[Word], provider: bool = False
-) -> tuple[str, str]:
-    """(lemma stream, parts stream) of a field's text; its words are added to ``seen``. A
-    provider field's tokens carry :data:`PROVIDER` and no synonym groups."""
+def analyse_field(text: str, synonyms: Synonyms, provider: bool = False) -> tuple[str, str]:
+    """(lemma stream, parts stream) of a field's text. A provider field's tokens carry
+    :data:`PROVIDER` and no synonym groups."""
     words = [analyse_word(t) for t in tokenize(text) if is_meaningful(t.folded)]
-    seen.update(words)
     if provider:
         lemma_tokens = [PROVIDER + lem for w in words for lem in w.lemmas]
         part_tokens = [PROVIDER + term for w in words for term in w.derived]
@@ -175,16 +198,9 @@ def analyse_field(
         if group is not None:
             phrase_groups.add(group)
     for word in words:
-        lemma_stream.extend(word.lemmas)
-        # A plain word is in the lemma stream already; only what differs goes here.
-        compound = len(word.derived) > 1
-        for term, kin in zip(word.derived, word.families, strict=True):
-            if compound:
-                parts_stream.append(term)
-            if kin != term:  # "sozialraumorientiert" meets "Sozialraumorientierung"
-                parts_stream.append(kin)
-        groups = synonyms.groups_of((*word.lemmas, *word.derived, *word.families))
-        parts_stream.extend(group_token(g) for g in groups)
+        lemmas, parts = synonyms.streams(word)
+        lemma_stream.extend(lemmas)
+        parts_stream.extend(parts)
     parts_stream.extend(group_token(g) for g in sorted(phrase_groups))
     return " ".join(lemma_stream), " ".join(parts_stream)
 
