@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -48,7 +48,6 @@ from bot.searchkit.query import (
     Unit,
     all_of,
     analyse_field,
-    any_of,
     query_units,
     to_fts,
     unit_for,
@@ -62,6 +61,9 @@ _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are 
 _CANDIDATES = 50  # offerings examined for coverage when none matches every word
 _PROSE = ("titel", "anbieter", "beschreibung")
 _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
+# Fields that rank partial matches of equal coverage: the title as written, then title compounds
+# and topics, then topic compounds.
+_STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
 
 
 class SearchIndex:
@@ -77,6 +79,10 @@ class SearchIndex:
         self._spellings: dict[str, Counter[str]] = {}  # folded word → spellings in prose
         self._word_df: Counter[str] = Counter()  # folded word → entries using it (prose)
         self._df: Counter[str] = Counter()  # index token → entries containing it
+        # token → docids, over all columns and over title and topics only: partial matches are
+        # scored from these without another full-text query per word
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._strong: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in _STRONG)
         short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
         rows = []
         for docid, entry in enumerate(self._entries):
@@ -89,7 +95,13 @@ class SearchIndex:
                     if name in _SHORT:
                         short_fields[text] = streams
                 columns[name], columns[f"{name}_parts"] = streams
-            self._df.update({t for text in columns.values() for t in text.split()})
+            tokens = {t for text in columns.values() for t in text.split()}
+            self._df.update(tokens)
+            for token in tokens:
+                self._postings[token].append(docid)
+            for names, postings in zip(_STRONG, self._strong, strict=True):
+                for token in {t for name in names for t in columns[name].split()}:
+                    postings[token].append(docid)
             self._learn_words(fields)
             facets = {
                 "thema": self._filters.register("thema", entry.themen),
@@ -204,48 +216,59 @@ class SearchIndex:
     ) -> SearchResult:
         """No offering matches every word: partial matches, or "nothing fits" plus relatives.
 
-        A unit counts fully where it matches, and a compound the catalogue lacks counts half
-        the share of its parts an offering has ("Stadtteilarbeit": Stadtteil, Arbeit)."""
-        part_nodes = [self._part_nodes(u) for u in units]
-        wide = any_of([*nodes, *(p for parts in part_nodes for p in parts)])
-        assert wide is not None
-        candidates, _ = self._store.search(to_fts(wide), row_filter, 0, _CANDIDATES)
-        if not candidates:
-            return replace(base, nothing_fits=True)
+        Coverage is the idf-weighted share of the units an offering matches (from the postings,
+        with compound parts anywhere in its text rather than close together). A compound the
+        catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
+        Stadtteil, Arbeit). Ties go to the offering matching more in its title and topics."""
         size = len(self._entries)
-        docids = [docid for docid, _ in candidates]
-        credits: dict[int, float] = dict.fromkeys(docids, 0.0)
+        credits: Counter[int] = Counter()
+        strong: Counter[int] = Counter()
         total_weight = 0.0
-        for unit, node, parts in zip(units, nodes, part_nodes, strict=True):
-            expression = to_fts(node)
+        for unit, node in zip(units, nodes, strict=True):
             # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
             # as nouns: they say less about the topic than the nouns beside them.
             weight = math.log(1 + size / (1 + self._estimate(node)))
             weight *= 1.0 if _is_noun(unit) else 0.5
             total_weight += weight
-            found = self._store.matching(expression, docids)
+            found = self._docs(node, self._postings)
+            for docid in found:
+                credits[docid] += weight
+            best: dict[int, float] = {}
+            for rank, postings in enumerate(self._strong):  # title words, then compounds, topics
+                for docid in self._docs(node, postings):
+                    best.setdefault(docid, weight / (rank + 1))
+            strong.update(best)
+            parts = self._part_nodes(unit)
             share: Counter[int] = Counter()
             for part in parts:
-                share.update(self._store.matching(to_fts(part), docids))
-            for docid in docids:
-                if docid in found:
-                    credits[docid] += weight
-                elif parts:
-                    credits[docid] += weight * 0.5 * share[docid] / len(parts)
+                share.update(self._docs(part, self._postings) - found)
+            for docid, count in share.items():
+                credits[docid] += weight * 0.5 * count / len(parts)
+        if not row_filter.is_empty:
+            allowed = set(self._store.list_filtered(row_filter, 0, size)[0])
+            credits = Counter({d: c for d, c in credits.items() if d in allowed})
         scored = sorted(
-            ((credits[d] / total_weight, score, d) for d, score in candidates),
+            ((c / total_weight, strong[d] / total_weight, d) for d, c in credits.items() if c),
             key=lambda s: (-s[0], -s[1], s[2]),
         )
         good = [s for s in scored if s[0] >= PARTIAL_COVERAGE and len(nodes) > 1]
         if good:
             page = good[offset : offset + limit]
-            hits = tuple(Hit(self._entries[d], score) for _, score, d in page)
+            hits = tuple(Hit(self._entries[d], share) for share, _, d in page)
             return replace(base, hits=hits, total=len(good), relaxed=True)
-        related = [s for s in scored if s[0] > 0][:RELATED_LIMIT] if offset == 0 else []
-        hits = tuple(Hit(self._entries[d], score) for _, score, d in related)
-        return replace(
-            base, hits=hits, total=min(len(scored), RELATED_LIMIT), relaxed=True, nothing_fits=True
-        )
+        related = scored[:RELATED_LIMIT] if offset == 0 else []
+        hits = tuple(Hit(self._entries[d], share) for share, _, d in related)
+        return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
+
+    def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
+        """Entries containing ``node``'s terms (close together or not)."""
+        if isinstance(node, Terms):
+            found = set(postings.get(node.tokens[0], ()))
+            for token in node.tokens[1:]:
+                found.intersection_update(postings.get(token, ()))
+            return found
+        sets = [self._docs(c, postings) for c in node.children]
+        return set.intersection(*sets) if isinstance(node, All) else set().union(*sets)
 
     @staticmethod
     def _part_nodes(unit: Unit) -> list[Node]:

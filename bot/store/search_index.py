@@ -157,22 +157,6 @@ class SearchIndexStore:
         ).fetchall()
         return [(docid, float(score)) for docid, score in rows], total
 
-    def count(self, expression: str) -> int:
-        """Rows matching ``expression``, ignoring filters (how common a query word is)."""
-        sql = "SELECT count(*) FROM offering_fts WHERE offering_fts MATCH ?"
-        return int(self._db.execute(sql, (expression,)).fetchone()[0])
-
-    def matching(self, expression: str, docids: Sequence[int]) -> set[int]:
-        """Which of ``docids`` match ``expression``."""
-        if not docids:
-            return set()
-        marks = ", ".join("?" for _ in docids)
-        sql = (
-            "SELECT rowid FROM offering_fts WHERE offering_fts MATCH ? "
-            f"AND +offering_fts.rowid IN ({marks})"
-        )
-        return {docid for (docid,) in self._db.execute(sql, (expression, *docids))}
-
     def list_filtered(
         self, row_filter: RowFilter, offset: int, limit: int
     ) -> tuple[list[int], int]:
