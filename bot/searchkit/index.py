@@ -221,34 +221,48 @@ class SearchIndex:
         catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
         Stadtteil, Arbeit). Ties go to the offering matching more in its title and topics."""
         size = len(self._entries)
-        credits: Counter[int] = Counter()
-        strong: Counter[int] = Counter()
-        total_weight = 0.0
+        scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
         for unit, node in zip(units, nodes, strict=True):
             # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
             # as nouns: they say less about the topic than the nouns beside them.
             weight = math.log(1 + size / (1 + self._estimate(node)))
             weight *= 1.0 if _is_noun(unit) else 0.5
-            total_weight += weight
             found = self._docs(node, self._postings)
-            for docid in found:
-                credits[docid] += weight
-            best: dict[int, float] = {}
-            for rank, postings in enumerate(self._strong):  # title words, then compounds, topics
-                for docid in self._docs(node, postings):
-                    best.setdefault(docid, weight / (rank + 1))
-            strong.update(best)
             parts = self._part_nodes(unit)
             share: Counter[int] = Counter()
             for part in parts:
                 share.update(self._docs(part, self._postings) - found)
-            for docid, count in share.items():
-                credits[docid] += weight * 0.5 * count / len(parts)
+            scoring.append((weight, found, share, len(parts), node))
+        total_weight = sum(s[0] for s in scoring)
+        # Only entries matching one of the heaviest units can reach the coverage bar; if none
+        # does, the relatives come from the heaviest unit anything matches.
+        pool: set[int] = set()
+        rest = total_weight
+        for weight, found, share, _, _ in sorted(scoring, key=lambda s: -s[0]):
+            if rest < PARTIAL_COVERAGE * total_weight:
+                break
+            pool |= found
+            pool.update(share)
+            rest -= weight
+        if not pool:
+            matched = [s for s in sorted(scoring, key=lambda s: -s[0]) if s[1] or s[2]]
+            if matched:
+                pool = matched[0][1] | set(matched[0][2])
         if not row_filter.is_empty:
-            allowed = set(self._store.list_filtered(row_filter, 0, size)[0])
-            credits = Counter({d: c for d, c in credits.items() if d in allowed})
+            pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
+        credits: Counter[int] = Counter()
+        strong: Counter[int] = Counter()
+        for weight, found, share, part_count, node in scoring:
+            for docid in pool:
+                if docid in found:
+                    credits[docid] += weight
+                elif docid in share:
+                    credits[docid] += weight * 0.5 * share[docid] / part_count
+            for rank, postings in enumerate(self._strong):  # title words, compounds, topics
+                for docid in self._docs(node, postings) & pool:
+                    strong[docid] += weight / (rank + 1)
         scored = sorted(
-            ((c / total_weight, strong[d] / total_weight, d) for d, c in credits.items() if c),
+            ((c / total_weight, strong[d], d) for d, c in credits.items() if c),
             key=lambda s: (-s[0], -s[1], s[2]),
         )
         good = [s for s in scored if s[0] >= PARTIAL_COVERAGE and len(nodes) > 1]
