@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -247,31 +248,32 @@ class SearchIndex:
         if not pool:
             matched = [s for s in sorted(scoring, key=lambda s: -s[0]) if s[1] or s[2]]
             if matched:
-                pool = matched[0][1] | set(matched[0][2])
+                _, found, share, _, _ = matched[0]
+                most = max(share.values(), default=0)
+                pool = found or {d for d, n in share.items() if n == most}
         if not row_filter.is_empty:
             pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
-        credits: Counter[int] = Counter()
-        strong: Counter[int] = Counter()
+        credits: dict[int, float] = {}
+        strong: dict[int, float] = {}
         for weight, found, share, part_count, node in scoring:
-            for docid in pool:
-                if docid in found:
-                    credits[docid] += weight
-                elif docid in share:
-                    credits[docid] += weight * 0.5 * share[docid] / part_count
+            hit = found & pool
+            for docid in hit:
+                credits[docid] = credits.get(docid, 0.0) + weight
+            for docid in pool.intersection(share).difference(hit):
+                part_credit = weight * 0.5 * share[docid] / part_count
+                credits[docid] = credits.get(docid, 0.0) + part_credit
             for rank, postings in enumerate(self._strong):  # title words, compounds, topics
                 for docid in self._docs(node, postings) & pool:
-                    strong[docid] += weight / (rank + 1)
-        scored = sorted(
-            ((c / total_weight, strong[d], d) for d, c in credits.items() if c),
-            key=lambda s: (-s[0], -s[1], s[2]),
-        )
-        good = [s for s in scored if s[0] >= PARTIAL_COVERAGE and len(nodes) > 1]
+                    strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
+        # (-coverage, -title/topic weight, docid): smallest first is best first
+        ranked = [(-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c]
+        good = [r for r in ranked if -r[0] >= PARTIAL_COVERAGE] if len(nodes) > 1 else []
         if good:
-            page = good[offset : offset + limit]
-            hits = tuple(Hit(self._entries[d], share) for share, _, d in page)
+            page = heapq.nsmallest(offset + limit, good)[offset:]
+            hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
             return replace(base, hits=hits, total=len(good), relaxed=True)
-        related = scored[:RELATED_LIMIT] if offset == 0 else []
-        hits = tuple(Hit(self._entries[d], share) for share, _, d in related)
+        related = heapq.nsmallest(RELATED_LIMIT, ranked) if offset == 0 else []
+        hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
 
     def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
