@@ -3,8 +3,8 @@
 1. Filters are taken out of the text (:mod:`bot.searchkit.filters`).
 2. The remaining words become units (:mod:`bot.searchkit.query`). A word no offering contains and
    the German lexicon does not know either is a typo: it is corrected to the closest catalogue
-   word at once ("Sozialraumanalise" → "Sozialraumanalyse"); when two corrections are equally
-   good, the search asks back instead.
+   word at once (:mod:`bot.searchkit.typos`); when two corrections are equally good, the search
+   asks back instead.
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
    The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
    that occurs more often in provider names than in titles, topics and descriptions.
@@ -22,13 +22,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from bot.catalogue import Catalogue, Offering
-from bot.german import fold, is_meaningful, stem, words
+from bot.german import fold, stem
 from bot.searchkit.filters import Filters
 from bot.searchkit.model import (
     DEFAULT_LIMIT,
@@ -38,7 +34,7 @@ from bot.searchkit.model import (
     SearchResult,
     parse_query,
 )
-from bot.searchkit.morphology import is_known, lemma, raw_lemma
+from bot.searchkit.morphology import raw_lemma
 from bot.searchkit.query import (
     PROVIDER,
     All,
@@ -53,6 +49,7 @@ from bot.searchkit.query import (
     to_fts,
     unit_for,
 )
+from bot.searchkit.typos import Speller, same_case
 from bot.searchkit.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 
@@ -77,8 +74,7 @@ class SearchIndex:
         self._store = SearchIndexStore()
         self._synonyms = Synonyms(synonyms)
         self._filters = Filters(self._synonyms, synonyms)
-        self._spellings: dict[str, Counter[str]] = {}  # folded word → spellings in prose
-        self._word_df: Counter[str] = Counter()  # folded word → entries using it (prose)
+        self._speller = Speller()
         self._df: Counter[str] = Counter()  # index token → entries containing it
         # token → docids, over all columns and over title and topics only: partial matches are
         # scored from these without another full-text query per word
@@ -103,7 +99,7 @@ class SearchIndex:
             for names, postings in zip(_STRONG, self._strong, strict=True):
                 for token in {t for name in names for t in columns[name].split()}:
                     postings[token].append(docid)
-            self._learn_words(fields)
+            self._speller.learn(fields[name] for name in _PROSE)
             facets = {
                 "thema": self._filters.register("thema", entry.themen),
                 "zielgruppe": self._filters.register("zielgruppe", entry.zielgruppen),
@@ -121,8 +117,7 @@ class SearchIndex:
             for t, n in self._df.items()
             if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
         )
-        self._learn_lemmas()
-        self._fuzzy_choices = sorted(w for w in self._spellings if len(w) >= 4)
+        self._speller.finish()
 
     @classmethod
     def build(
@@ -133,28 +128,6 @@ class SearchIndex:
 
     def close(self) -> None:
         self._store.close()
-
-    def _learn_words(self, fields: dict[str, str]) -> None:
-        """Vocabulary for typo correction: prose words as the catalogue spells them."""
-        seen: set[str] = set()
-        for name in _PROSE:
-            for surface in words(fields[name]):
-                for piece, folded in _prose_pieces(surface):
-                    spellings = self._spellings.get(folded)
-                    if spellings is None:
-                        spellings = self._spellings[folded] = Counter()
-                    spellings[piece] += 1
-                    seen.add(folded)
-        self._word_df.update(seen)
-
-    def _learn_lemmas(self) -> None:
-        """Dictionary forms, too: "Onlinezugangsgesezt" is close to "Onlinezugangsgesetz" only."""
-        for folded, spellings in list(self._spellings.items()):
-            spelled = spellings.most_common(1)[0][0]
-            base = raw_lemma(spelled)
-            if base != spelled and base.isalpha() and fold(base) not in self._spellings:
-                self._spellings[fold(base)] = Counter({base: 1})
-                self._word_df[fold(base)] = self._word_df[folded]
 
     # -- querying --
 
@@ -311,13 +284,13 @@ class SearchIndex:
             if len(unit.tokens) > 1 or token.pieces or self._estimate(self._any(unit)):
                 corrected.append(unit)
                 continue
-            choices = self._closest(token.surface)
+            choices = self._speller.closest(token.surface)
             if len(choices) > 1:
                 return units, None, (token.surface, *choices)
             if not choices:
                 corrected.append(unit)
                 continue
-            spelled = _same_case(choices[0], token.surface)
+            spelled = same_case(choices[0], token.surface)
             corrected.append(unit_for(spelled, self._synonyms))
             suggestion = _replace_word(suggestion, token.surface, spelled)
             changed = True
@@ -326,61 +299,11 @@ class SearchIndex:
     def _any(self, unit: Unit) -> Node:
         return unit.node(True, self._relatives)
 
-    def _closest(self, surface: str) -> list[str]:
-        """Catalogue spellings closest to an unknown word: one if clear, several if ambiguous,
-        none for a real word the catalogue lacks ("Onboarding") or nothing close."""
-        folded = fold(surface)
-        if len(folded) < 4 or not folded.isalpha() or is_known(surface):
-            return []
-        # One slip per word, two in long words: more would "correct" real words.
-        max_distance = 1 if len(folded) < 8 else 2
-        found = process.extract(
-            folded, self._fuzzy_choices, scorer=OSA.distance, score_cutoff=max_distance, limit=10
-        )
-        if not found:
-            return []
-        capital = surface[:1].isupper()
-
-        def key(choice: tuple[str, int, int]) -> tuple[int, bool, bool, bool]:
-            word, distance, _ = choice
-            spelled = self._spellings[word].most_common(1)[0][0]
-            return (
-                distance,
-                word[0] != folded[0],  # typos rarely hit the first letter
-                # "Beratun" is a noun: Beratung, not beraten (lower case says nothing: many
-                # people type everything in lower case)
-                capital and not spelled[:1].isupper(),
-                not word.startswith(folded),  # a cut-off word: "Beratun" → "Beratung"
-            )
-
-        ranked = sorted(found, key=lambda c: (key(c), -self._word_df[c[0]], c[0]))
-        best = [c for c in ranked if key(c) == key(ranked[0])]
-        lemmas = {lemma(self._spell(c[0])) for c in best}
-        top_df = self._word_df[ranked[0][0]]
-        rivals = [c for c in best[1:] if 2 * self._word_df[c[0]] > top_df]
-        if len(lemmas) > 1 and rivals:
-            return [self._spell(c[0]) for c in [ranked[0], *rivals][:3]]
-        return [self._spell(ranked[0][0])]
-
-    def _spell(self, folded: str) -> str:
-        return self._spellings[folded].most_common(1)[0][0]
-
 
 def _and(nodes: list[Node]) -> Node:
     found = all_of(nodes)
     assert found is not None
     return found
-
-
-@lru_cache(maxsize=262_144)
-def _prose_pieces(surface: str) -> tuple[tuple[str, str], ...]:
-    """(piece as written, folded) of the hyphen pieces of a prose word worth correcting to."""
-    found = []
-    for piece in surface.replace("‐", "-").split("-"):
-        folded = fold(piece)
-        if piece.isalpha() and is_meaningful(folded):
-            found.append((piece, folded))
-    return tuple(found)
 
 
 def _is_noun(unit: Unit) -> bool:
@@ -396,14 +319,6 @@ def _field_texts(entry: Offering) -> dict[str, str]:
         "anbieter": entry.anbieter,
         "beschreibung": entry.beschreibung,
     }
-
-
-def _same_case(spelled: str, typed: str) -> str:
-    """The catalogue's spelling in the user's casing: "beratun" → "beratung", "BERATUN" → …"""
-    if typed.isupper() and len(typed) > 1:
-        return spelled.upper()
-    first = spelled[:1].upper() if typed[:1].isupper() else spelled[:1].lower()
-    return first + spelled[1:]
 
 
 def _replace_word(text: str, old: str, new: str) -> str:
