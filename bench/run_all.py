@@ -47,6 +47,7 @@ BENCHMARKS: dict[str, Callable[[], Figures]] = {
     "load": _module("bench_load", "load_"),
     "startup": _module("bench_startup", "startup_"),
     "search": _module("bench_search", "search_"),
+    "relevance": _module("bench_relevance", "relevance_"),
     "tally": _module("bench_tally", "tally_"),
     "fuzz": _module("bench_fuzz_homeserver", "fuzz_hs_"),
     "export": _export,

@@ -161,8 +161,8 @@ async def search(ctx: Context, query: str) -> None:
 
 
 def _with_wish_hint(ctx: Context, result: SearchResult, reply: Message) -> Message:
-    # No hits already ends with the hint (render_results); weak (relaxed) results get it, too.
-    if result.relaxed and result.hits:
+    # "Nothing fits" already carries the hint (render_results); partial matches get it, too.
+    if result.relaxed and result.hits and not result.nothing_fits:
         return join([reply, ctx.text("angebot.results.none_hint")])
     return reply
 

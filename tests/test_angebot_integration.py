@@ -60,7 +60,7 @@ async def test_search_pages_details_overview_and_filters(
     assert f"Angebotskatalog: {SHIPPED_OFFERINGS} Angebote" in body_of(summary)
 
     typo = await alice.ask(room, "!offer Beteilgung")
-    assert "Meinten Sie „Beteiligung“" in body_of(typo)
+    assert "Ergebnisse für „Beteiligung“ (Sie schrieben „Beteilgung“)" in body_of(typo)
 
     bad_filter = await alice.ask(room, "!angebot format:<b>mond</b>")
     assert "Möglich sind" in body_of(bad_filter) and "online" in body_of(bad_filter)
@@ -82,8 +82,11 @@ async def test_more_is_per_user_and_explains_itself_without_search(
     unknown = await guest.ask(room, "!angebot details allianz-fuer-beteilgung")
     assert "Meinten Sie" in body_of(unknown)
     nothing = await guest.ask(room, "!angebot Drohnen")
-    assert "kein Angebot gefunden" in body_of(nothing)
+    assert "passt leider kein Angebot" in body_of(nothing)
     assert "!angebot wunsch" in body_of(nothing)
+    related = await guest.ask(room, "!angebot Onboarding neue Mitarbeitende")
+    assert "Entfernt verwandt" in body_of(related)
+    assert body_of(related).count("!angebot wunsch") == 1  # the hint once, not twice
 
 
 async def test_reload_keeps_old_catalogue_on_errors_and_needs_a_moderator(

@@ -1,10 +1,11 @@
-"""German normalisation: folding, tokenising, stemming and compound splitting."""
+"""German normalisation (folding, tokenising) and search morphology (lemmas, compounds)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.german import Decompounder, fold, is_meaningful, stem, tokenize
+from bot.german import fold, is_meaningful, stem, tokenize
+from bot.searchkit.morphology import family, is_known, lemma, parts
 
 
 @pytest.mark.parametrize(
@@ -55,57 +56,77 @@ def test_stopwords_and_single_letters_are_not_meaningful() -> None:
     assert is_meaningful("planung")
 
 
-@pytest.fixture
-def splitter() -> Decompounder:
-    return Decompounder(["jugendhilfe", "beteiligung", "verfahren", "sicherheit", "abteilung"])
+# --- morphology (bot.searchkit.morphology): lemmas, families, compounds ---------------------------
 
 
 @pytest.mark.parametrize(
-    ("word", "parts"),
+    ("one", "other"),
     [
-        ("buergerbeteiligungsverfahren", ("buerger", "beteiligung", "verfahren")),  # -s- link
-        ("jugendhilfeplanung", ("jugendhilfe", "planung")),
-        ("kundenservice", ("kunden", "service")),
-        ("schulsozialarbeit", ("schule", "sozial", "arbeit")),  # Schul(e)- elision
-        ("informationssicherheit", ("information", "sicherheit")),
-        ("fuehrungskraefte", ("fuehrung", "kraefte")),
+        ("messen", "Messe"),  # Snowball: both "mess"
+        ("Förderung", "Forderung"),  # Snowball: both "forder"
+        ("Rat", "Rate"),  # Snowball: both "rat"
+        ("Räte", "Raten"),
+        ("Kurs", "Kur"),
+        ("Stelle", "stellen"),
     ],
 )
-def test_compounds_split_into_known_parts(splitter: Decompounder, word: str, parts: tuple) -> None:
-    assert splitter.split(word) == parts
-
-
-def test_parts_are_collected_recursively(splitter: Decompounder) -> None:
-    assert set(splitter.parts("jugendhilfeplanung")) == {
-        "jugendhilfe",
-        "jugend",
-        "hilfe",
-        "planung",
-    }
-
-
-def test_inflected_last_part_is_accepted(splitter: Decompounder) -> None:
-    assert splitter.split("jugendhilfeplanungen") == ("jugendhilfe", "planungen")
+def test_known_stem_collisions_are_gone(one: str, other: str) -> None:
+    assert stem(fold(one)) == stem(fold(other))  # the collision the old stemmer had …
+    assert lemma(one) != lemma(other)  # … and the lemmatiser keeps the words apart
+    assert family(one) != family(other)
 
 
 @pytest.mark.parametrize(
-    "word", ["verwaltung", "abteilung", "beratung", "planung", "kostenlos", "ki"]
+    ("forms", "expected"),
+    [
+        (("Workshop", "Workshops", "workshops"), "workshop"),
+        (("Kommune", "Kommunen"), "kommune"),
+        (("Führungskraft", "Führungskräfte", "Fuehrungskraefte"), "fuehrungskraft"),
+        (("Räte", "Rat", "Räten"), "rat"),
+        (("beteiligt", "beteiligen"), "beteiligen"),
+        (("Barcamps", "Barcamp"), "barcamp"),
+        (("Onlinezugangsgesetzes", "Onlinezugangsgesetz"), "onlinezugangsgesetz"),
+    ],
 )
-def test_plain_words_are_not_split(splitter: Decompounder, word: str) -> None:
-    assert splitter.split(word) == ()
-    assert splitter.parts(word) == []
+def test_plurals_and_inflections_share_a_lemma(forms: tuple[str, ...], expected: str) -> None:
+    assert {lemma(form) for form in forms} == {expected}
 
 
-def test_unknown_words_are_never_split_into_invented_parts(splitter: Decompounder) -> None:
-    assert splitter.split("xyzzyplugh") == ()
-    assert splitter.split("a" * 10_000) == ()
+def test_derivations_share_a_family_without_merging_lookalikes() -> None:
+    assert family("Beteiligung") == family("beteiligen") == "beteiligen"
+    assert family("Förderung") == family("fördern") == "foerdern"
+    assert family("Forderung") == "fordern"
+    assert family("Entwicklung") == "entwickeln"
+    assert family("Evaluation") == "evaluieren"
+    assert family("Messe") != family("messen")
 
 
-def test_catalogue_vocabulary_teaches_new_parts() -> None:
-    assert Decompounder([]).split("zukunftswerkstattmoderation") == (
-        "zukunft",
-        "werkstatt",
-        "moderation",
-    )
-    assert Decompounder([]).split("quizbuch") == ()
-    assert Decompounder(["quiz"]).split("quizbuch") == ("quiz", "buch")
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("Seniorenbeteiligung", ("senior", "beteiligung")),
+        ("Fördermittel", ("foerdern", "mittel")),
+        ("Foerdermittel", ("foerdern", "mittel")),
+        ("Förderprogramme", ("foerdern", "programm")),
+        ("Fachkräftemangel", ("fachkraft", "mangel")),
+        ("Jugendhilfeplanung", ("jugend", "hilfe", "planung")),
+        ("Bürgerbeteiligungsverfahren", ("buerger", "beteiligung", "verfahren")),
+        ("Sozialraumanalyse", ("sozial", "raum", "analyse")),
+        ("Landesjugendämter", ("land", "jugendamt")),
+    ],
+)
+def test_compounds_split_against_the_lexicon(word: str, expected: tuple[str, ...]) -> None:
+    assert parts(word) == expected
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["Beratung", "Netzwerk", "Moderation", "Gesellschaft", "grafisch", "Planung", "Qwrtzplxkvbn"],
+)
+def test_plain_and_unknown_words_are_not_split(word: str) -> None:
+    assert parts(word) == ()
+
+
+def test_lexicon_ships_with_the_package() -> None:
+    assert is_known("Beteiligung") and is_known("Foerderung")
+    assert not is_known("Sozialraumanalise")

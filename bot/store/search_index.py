@@ -4,8 +4,9 @@ The index is small (hundreds, at most tens of thousands of rows) and rebuilt fro
 catalogue, so it lives in its own ``:memory:`` database with a synchronous connection: a query
 takes well under a millisecond and never touches the bot's persistent store.
 
-Callers hand in *already normalised* column texts (space-separated stems) and a ready MATCH
-expression built from quoted stems only (see ``bot.search``); no user text reaches SQL unquoted.
+Callers hand in *already normalised* column texts (space-separated lemmas) and a ready MATCH
+expression built from quoted terms only (see ``bot.searchkit.query``); no user text reaches SQL
+unquoted.
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-# Column order of the FTS table and each column's bm25 weight. Title words count most. The "…_extra"
-# columns hold derived terms (compound parts, synonym groups): they count less than the same word
-# written out in the field.
+# Column order of the FTS table and each column's bm25 weight. Each field has two columns: its
+# words' lemmas, and "…_parts": the same words with compounds replaced by their parts, in order
+# (plus synonym-group tokens), so that compound parts can be matched close together. Title and
+# topics outrank the description; a part counts a little less than the word as written.
 COLUMNS: tuple[tuple[str, float], ...] = (
     ("titel", 10.0),
-    ("titel_extra", 5.0),
-    ("themen", 6.0),
-    ("themen_extra", 3.0),
-    ("zielgruppen", 3.0),
+    ("titel_parts", 8.0),
+    ("themen", 8.0),
+    ("themen_parts", 6.0),
+    ("zielgruppen", 2.0),
+    ("zielgruppen_parts", 1.5),
     ("merkmale", 2.0),
-    ("anbieter", 2.0),
+    ("merkmale_parts", 1.5),
+    ("anbieter", 3.0),
+    ("anbieter_parts", 2.0),
     ("beschreibung", 1.0),
-    ("beschreibung_extra", 0.5),
-    ("weitere_extra", 1.0),  # derived terms of target groups, type/format/cost and provider
+    ("beschreibung_parts", 0.7),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 

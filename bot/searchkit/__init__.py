@@ -1,0 +1,1 @@
+"""The catalogue search engine behind ``!angebot`` (``bot.search`` is its public face)."""

@@ -1,0 +1,326 @@
+"""The catalogue's search index and how a query is answered (``SearchIndex.search``).
+
+1. Filters are taken out of the text (:mod:`bot.searchkit.filters`).
+2. The remaining words become units (:mod:`bot.searchkit.query`). A word no offering contains and
+   the German lexicon does not know either is a typo: it is corrected to the closest catalogue
+   word at once (:mod:`bot.searchkit.typos`); when two corrections are equally good, the search
+   asks back instead.
+3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
+   The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
+   that occurs more often in provider names than in titles, topics and descriptions.
+4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
+   units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
+   as partial matches; otherwise nothing fits: the result says so and carries at most
+   :data:`RELATED_LIMIT` offerings to be shown as "entfernt verwandt".
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.catalogue import Catalogue, Offering
+from bot.german import fold, stem
+from bot.searchkit.filters import Filters
+from bot.searchkit.model import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    Hit,
+    SearchResult,
+    parse_query,
+)
+from bot.searchkit.morphology import raw_lemma
+from bot.searchkit.query import (
+    PROVIDER,
+    All,
+    Any,
+    Node,
+    Synonyms,
+    Terms,
+    Unit,
+    all_of,
+    analyse_field,
+    query_units,
+    to_fts,
+    unit_for,
+)
+from bot.searchkit.typos import Speller, same_case
+from bot.searchkit.vocabulary import indexed_features
+from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
+
+PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
+RELATED_LIMIT = 3
+_ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
+_CANDIDATES = 50  # offerings examined for coverage when none matches every word
+_PROSE = ("titel", "anbieter", "beschreibung")
+_SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
+# Fields that rank partial matches of equal coverage: the title as written, then title compounds
+# and topics, then topic compounds.
+_STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
+
+
+class SearchIndex:
+    """Full-text index over a catalogue. Build a new one whenever the catalogue is (re)loaded."""
+
+    def __init__(self, catalogue: Catalogue, synonyms: Sequence[Sequence[str]]) -> None:
+        self.catalogue = catalogue
+        # Docids follow the titles' alphabetical order: ties and filter-only lists use it.
+        self._entries: list[Offering] = sorted(catalogue.entries, key=lambda e: fold(e.titel))
+        self._store = SearchIndexStore()
+        self._synonyms = Synonyms(synonyms)
+        self._filters = Filters(self._synonyms, synonyms)
+        self._speller = Speller()
+        self._df: Counter[str] = Counter()  # index token → entries containing it
+        # token → docids, over all columns and over title and topics only: partial matches are
+        # scored from these without another full-text query per word
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._strong: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in _STRONG)
+        short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
+        rows = []
+        for docid, entry in enumerate(self._entries):
+            fields = _field_texts(entry)
+            columns: dict[str, str] = {}
+            for name, text in fields.items():
+                streams = short_fields.get(text) if name in _SHORT else None
+                if streams is None:
+                    streams = analyse_field(text, self._synonyms, provider=name == "anbieter")
+                    if name in _SHORT:
+                        short_fields[text] = streams
+                columns[name], columns[f"{name}_parts"] = streams
+            tokens = {t for text in columns.values() for t in text.split()}
+            self._df.update(tokens)
+            for token in tokens:
+                self._postings[token].append(docid)
+            for names, postings in zip(_STRONG, self._strong, strict=True):
+                for token in {t for name in names for t in columns[name].split()}:
+                    postings[token].append(docid)
+            self._speller.learn(fields[name] for name in _PROSE)
+            facets = {
+                "thema": self._filters.register("thema", entry.themen),
+                "zielgruppe": self._filters.register("zielgruppe", entry.zielgruppen),
+            }
+            rows.append(IndexedOffering(docid, columns, entry.typ, entry.format, entry.is_free))
+            rows[-1].facets.update(facets)
+        self._store.add(rows)
+        self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
+        for word in self._synonyms.words():
+            for term, kin in zip(word.derived, word.families, strict=True):
+                self._relatives.setdefault(kin, set()).add(term)
+        # A provider is named by a word more frequent in provider names than elsewhere ("KGSt").
+        self._provider_words = frozenset(
+            t[len(PROVIDER) :]
+            for t, n in self._df.items()
+            if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
+        )
+        self._speller.finish()
+
+    @classmethod
+    def build(
+        cls, catalogue: Catalogue, synonyms: Sequence[Sequence[str]] | None = None
+    ) -> SearchIndex:
+        """Index ``catalogue``; synonym groups default to the catalogue's own ``synonyme.yaml``."""
+        return cls(catalogue, catalogue.synonyms if synonyms is None else synonyms)
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- querying --
+
+    def search(self, text: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> SearchResult:
+        """Entries matching ``text`` (free words and filters), best first; see module docs."""
+        offset = max(0, offset)
+        limit = min(max(1, limit), MAX_LIMIT)
+        parsed = parse_query(text)
+        applied, errors, row_filter = self._filters.resolve(parsed)
+        base = SearchResult(query=text, offset=offset, limit=limit, filters=applied)
+        if errors:
+            return replace(base, filter_errors=tuple(errors))
+        units = query_units(parsed.text, self._synonyms)
+        if not units:
+            if row_filter.is_empty:
+                return base
+            docids, total = self._store.list_filtered(row_filter, offset, limit)
+            hits = tuple(Hit(self._entries[d], 0.0) for d in docids)
+            return replace(base, hits=hits, total=total)
+        base = replace(base, terms=tuple(" ".join(stem(t.folded) for t in u.tokens) for u in units))
+        units, suggestion, ambiguous = self._correct(units, text)
+        if ambiguous:
+            return replace(base, ambiguous=ambiguous)
+        base = replace(base, suggestion=suggestion)
+        nodes = [self._node(u) for u in units]
+        rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
+        if total:
+            return replace(base, hits=self._hits(rows), total=total)
+        return self._partial(base, units, nodes, row_filter, offset, limit)
+
+    def _node(self, unit: Unit) -> Node:
+        """The unit's expression; the provider field only for a word naming a provider."""
+        named = any(lem in self._provider_words for lem in unit.lemmas)
+        exact = unit.node(named)
+        # Derivations widen a word only when it is rare as written: a relative ("planen") would
+        # otherwise outrank the word the user typed ("Planung") wherever it is frequent.
+        if self._estimate(exact) >= _ENOUGH_EXACT:
+            return exact
+        return unit.node(named, self._relatives)
+
+    def _estimate(self, node: Node) -> int:
+        """About how many entries ``node`` matches, from the token counts without a query: 0
+        exactly when it matches none (unless parts are never close together)."""
+        if isinstance(node, Terms):
+            return min(self._df[t] for t in node.tokens)
+        counts = [self._estimate(c) for c in node.children]
+        return min(counts) if isinstance(node, All) else max(counts)
+
+    def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
+        return tuple(Hit(self._entries[docid], score) for docid, score in rows)
+
+    def _partial(
+        self,
+        base: SearchResult,
+        units: list[Unit],
+        nodes: list[Node],
+        row_filter: RowFilter,
+        offset: int,
+        limit: int,
+    ) -> SearchResult:
+        """No offering matches every word: partial matches, or "nothing fits" plus relatives.
+
+        Coverage is the idf-weighted share of the units an offering matches (from the postings,
+        with compound parts anywhere in its text rather than close together). A compound the
+        catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
+        Stadtteil, Arbeit). Ties go to the offering matching more in its title and topics."""
+        size = len(self._entries)
+        scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
+        for unit, node in zip(units, nodes, strict=True):
+            # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
+            # as nouns: they say less about the topic than the nouns beside them.
+            weight = math.log(1 + size / (1 + self._estimate(node)))
+            weight *= 1.0 if _is_noun(unit) else 0.5
+            found = self._docs(node, self._postings)
+            parts = self._part_nodes(unit)
+            share: Counter[int] = Counter()
+            for part in parts:
+                share.update(self._docs(part, self._postings) - found)
+            scoring.append((weight, found, share, len(parts), node))
+        total_weight = sum(s[0] for s in scoring)
+        # Only entries matching one of the heaviest units can reach the coverage bar; if none
+        # does, the relatives come from the heaviest unit anything matches.
+        pool: set[int] = set()
+        rest = total_weight
+        for weight, found, share, _, _ in sorted(scoring, key=lambda s: -s[0]):
+            if rest < PARTIAL_COVERAGE * total_weight:
+                break
+            pool |= found
+            pool.update(share)
+            rest -= weight
+        if not pool:
+            matched = [s for s in sorted(scoring, key=lambda s: -s[0]) if s[1] or s[2]]
+            if matched:
+                _, found, share, _, _ = matched[0]
+                most = max(share.values(), default=0)
+                pool = found or {d for d, n in share.items() if n == most}
+        if not row_filter.is_empty:
+            pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
+        credits: dict[int, float] = {}
+        strong: dict[int, float] = {}
+        for weight, found, share, part_count, node in scoring:
+            hit = found & pool
+            for docid in hit:
+                credits[docid] = credits.get(docid, 0.0) + weight
+            for docid in pool.intersection(share).difference(hit):
+                part_credit = weight * 0.5 * share[docid] / part_count
+                credits[docid] = credits.get(docid, 0.0) + part_credit
+            for rank, postings in enumerate(self._strong):  # title words, compounds, topics
+                for docid in self._docs(node, postings) & pool:
+                    strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
+        # (-coverage, -title/topic weight, docid): smallest first is best first
+        ranked = [(-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c]
+        good = [r for r in ranked if -r[0] >= PARTIAL_COVERAGE] if len(nodes) > 1 else []
+        if good:
+            page = heapq.nsmallest(offset + limit, good)[offset:]
+            hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
+            return replace(base, hits=hits, total=len(good), relaxed=True)
+        related = heapq.nsmallest(RELATED_LIMIT, ranked) if offset == 0 else []
+        hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
+        return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
+
+    def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
+        """Entries containing ``node``'s terms (close together or not)."""
+        if isinstance(node, Terms):
+            found = set(postings.get(node.tokens[0], ()))
+            for token in node.tokens[1:]:
+                found.intersection_update(postings.get(token, ()))
+            return found
+        sets = [self._docs(c, postings) for c in node.children]
+        return set.intersection(*sets) if isinstance(node, All) else set().union(*sets)
+
+    @staticmethod
+    def _part_nodes(unit: Unit) -> list[Node]:
+        """Each part of a compound unit on its own (its lemma or its family)."""
+        if len(unit.derived) < 2 or len(unit.tokens) > 1:
+            return []
+        return [
+            Terms((lem,)) if lem == kin else Any((Terms((lem,)), Terms((kin,))))
+            for lem, kin in zip(unit.derived, unit.families, strict=True)
+        ]
+
+    # -- typo tolerance --
+
+    def _correct(
+        self, units: list[Unit], text: str
+    ) -> tuple[list[Unit], str | None, tuple[str, ...]]:
+        """Replace misspelt words by the closest catalogue word; (units, corrected query, ())
+        or, when a correction is ambiguous, (units, None, (typed word, candidates…))."""
+        corrected: list[Unit] = []
+        suggestion = " ".join(text[:MAX_QUERY_CHARS].split())
+        changed = False
+        for unit in units:
+            token = unit.tokens[0]
+            if len(unit.tokens) > 1 or token.pieces or self._estimate(self._any(unit)):
+                corrected.append(unit)
+                continue
+            choices = self._speller.closest(token.surface)
+            if len(choices) > 1:
+                return units, None, (token.surface, *choices)
+            if not choices:
+                corrected.append(unit)
+                continue
+            spelled = same_case(choices[0], token.surface)
+            corrected.append(unit_for(spelled, self._synonyms))
+            suggestion = _replace_word(suggestion, token.surface, spelled)
+            changed = True
+        return corrected, (suggestion if changed else None), ()
+
+    def _any(self, unit: Unit) -> Node:
+        return unit.node(True, self._relatives)
+
+
+def _and(nodes: list[Node]) -> Node:
+    found = all_of(nodes)
+    assert found is not None
+    return found
+
+
+def _is_noun(unit: Unit) -> bool:
+    return any(raw_lemma(t.surface)[:1].isupper() for t in unit.tokens)
+
+
+def _field_texts(entry: Offering) -> dict[str, str]:
+    return {
+        "titel": entry.titel,
+        "themen": " ; ".join(v.replace("-", " ") for v in entry.themen),
+        "zielgruppen": " ; ".join(v.replace("-", " ") for v in entry.zielgruppen),
+        "merkmale": indexed_features(entry.typ, entry.format, entry.is_free),
+        "anbieter": entry.anbieter,
+        "beschreibung": entry.beschreibung,
+    }
+
+
+def _replace_word(text: str, old: str, new: str) -> str:
+    pattern = re.compile(r"(?<![^\W_])" + re.escape(old) + r"(?![^\W_])")
+    return pattern.sub(lambda _: new, text, count=1)

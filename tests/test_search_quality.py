@@ -1,0 +1,71 @@
+"""Search quality on the shipped catalogue (content/): the query table of issue 15, and floors
+on the tuning set tests/search_tuning.yaml (scored like bench/bench_relevance.py does).
+
+The held-out evaluation set (tests/search_eval.yaml) gets its own floors at merge; the engine is
+never tuned on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.bench_relevance import TUNING, evaluate, load_cases
+from bot.catalogue import load_catalogue
+from bot.search import SearchIndex
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+# Measured on the tuning set (see bench/RESULTS.md); floors a little below, so a regression fails.
+FLOORS = {"ndcg5": 0.78, "mrr": 0.88, "hit3": 0.88, "nofit_precision": 0.90}
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    if not (CONTENT / "angebote.yaml").is_file():
+        pytest.skip("content/angebote.yaml not present")
+    return SearchIndex.build(load_catalogue(CONTENT))
+
+
+def listed(index: SearchIndex, query: str) -> list[str]:
+    result = index.search(query)
+    return [] if result.nothing_fits else [h.entry.id for h in result.hits]
+
+
+def test_tuning_set_floors(index: SearchIndex) -> None:
+    figures, misses = evaluate(index, load_cases(TUNING))
+    print("\n".join(misses))
+    for metric, floor in FLOORS.items():
+        assert figures["all"][metric] >= floor, (metric, figures["all"], misses)
+
+
+def test_one_common_word_gives_no_63_hits(index: SearchIndex) -> None:
+    result = index.search("Onboarding neue Mitarbeitende")
+    assert result.nothing_fits and len(result.hits) <= 3 and result.total <= 3
+
+
+def test_compound_part_in_a_provider_name_does_not_match(index: SearchIndex) -> None:
+    assert "qualitaetsstandards-jugendbeteiligung" not in listed(index, "Seniorenbeteiligung")
+
+
+def test_measuring_impact_finds_no_trade_fairs(index: SearchIndex) -> None:
+    found = listed(index, "Wirkung messen")[:5]
+    assert found[:2] and set(found[:2]) <= {"kursbuch-wirkung", "wirkungstreppe", "skala-campus"}
+    fairs = {"smart-country-convention", "deutscher-kinder-und-jugendhilfetag"}
+    assert not fairs & set(found)
+
+
+def test_singular_and_plural_find_the_same(index: SearchIndex) -> None:
+    assert listed(index, "Workshop") == listed(index, "Workshops")
+    assert len(listed(index, "Workshop")) >= 3
+
+
+def test_funding_finds_the_funding_programmes(index: SearchIndex) -> None:
+    assert "allianz-fuer-beteiligung" in listed(index, "Fördermittel")[:3]
+
+
+def test_typos_find_results_at_once(index: SearchIndex) -> None:
+    result = index.search("Sozialraumanalise")
+    assert result.suggestion == "Sozialraumanalyse" and result.hits
+    assert index.search("Workschop").suggestion in {"Workshop", "Workshops"}
+    assert index.search("Kollegiale Beratun").suggestion == "Kollegiale Beratung"
