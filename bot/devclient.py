@@ -19,6 +19,7 @@ from nio import (
     JoinResponse,
     MegolmEvent,
     RoomCreateResponse,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
 )
@@ -91,12 +92,19 @@ class DevUser:
         encrypted: bool = True,
         name: str = "Testraum",
         direct: bool = False,
+        preset: str | None = None,
     ) -> str:
+        """``preset`` as in the spec: "private_chat", "trusted_private_chat" (Element's DM:
+        invitees get the creator's power level 100) or "public_chat"."""
         state = (
             [{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}] if encrypted else []
         )
         response = await self.client.room_create(
-            name=name, invite=invite, initial_state=state, is_direct=direct
+            name=name,
+            invite=invite,
+            initial_state=state,
+            is_direct=direct,
+            preset=RoomPreset(preset) if preset else None,
         )
         assert isinstance(response, RoomCreateResponse), response
         await self.wait_until(lambda: response.room_id in self.client.rooms)

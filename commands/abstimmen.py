@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.i18n import Message
 from bot.polls import VoteCommand, VoteInputError, parse_vote_command, selection_for, text_vote
 from bot.privacy import vote_key
-from bot.registry import Command
+from bot.registry import Command, Scope
 from bot.store.polls import PollRecord
 from commands.umfrage import is_member, pseudonym_key
 
@@ -107,10 +107,11 @@ async def _anonymous_vote(ctx: Context, record: PollRecord, command: VoteCommand
         await ctx.reply(exc.render(ctx.t, ctx.prefix))
         return
     marker = vote_key(record.id, ctx.sender, pseudonym_key(ctx.app))
+    # Receipts are private: only the verified direct chat gets them (the one private path).
     if await ctx.app.store.add_anonymous_vote(record.id, marker, answers):
-        await ctx.reply(ctx.text(_T + "anon_vote_recorded", number=record.id))
+        await ctx.send_direct(ctx.text(_T + "anon_vote_recorded", number=record.id))
     else:
-        await ctx.reply(ctx.text(_T + "anon_already_voted", number=record.id))
+        await ctx.send_direct(ctx.text(_T + "anon_already_voted", number=record.id))
 
 
-COMMAND = Command(name="vote", german="abstimmen", handler=abstimmen)
+COMMAND = Command(name="vote", german="abstimmen", handler=abstimmen, scope=Scope.EVERYONE)

@@ -6,7 +6,7 @@ import logging
 
 from bot.context import Context
 from bot.i18n import Message, join, render
-from bot.registry import Command
+from bot.registry import Command, Scope
 
 log = logging.getLogger(__name__)
 
@@ -36,4 +36,4 @@ async def datenschutz(ctx: Context) -> None:
     await ctx.reply(privacy_notice(ctx))
 
 
-COMMAND = Command(name="privacy", german="datenschutz", handler=datenschutz)
+COMMAND = Command(name="privacy", german="datenschutz", handler=datenschutz, scope=Scope.EVERYONE)

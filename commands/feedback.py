@@ -15,7 +15,7 @@ from bot.context import Context, Incoming
 from bot.export import FeedbackSummary, summarise_feedback
 from bot.i18n import Message, join
 from bot.privacy import FeedbackInput, FeedbackInputError, parse_feedback
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope, SubScope
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 
@@ -136,7 +136,7 @@ def _anonymous_times(app: Impulsbot, user_id: str) -> list[int]:
 # --- room names for the exports ------------------------------------------------------------
 
 
-def room_label(app: Impulsbot, room_id: str) -> str | None:
+async def room_label(app: Impulsbot, room_id: str) -> str | None:
     """The room's own name; DMs and unnamed rooms get a neutral label (their computed display
     names are people's names, which do not belong in an export)."""
     room = app.shell.client.rooms.get(room_id)
@@ -145,12 +145,13 @@ def room_label(app: Impulsbot, room_id: str) -> str | None:
     name = room.name or room.canonical_alias
     if name:
         return str(name)
-    key = "feedback.room_direct" if room.member_count <= 2 else "feedback.room_unnamed"
+    count = await app.private.joined_count(room_id)  # the homeserver's count, not nio's
+    key = "feedback.room_direct" if count is not None and count <= 1 else "feedback.room_unnamed"
     return app.texts(key).plain
 
 
 async def remember_room_name(app: Impulsbot, room_id: str) -> None:
-    label = room_label(app, room_id)
+    label = await room_label(app, room_id)
     cache: dict[str, str] = app.features.setdefault(ROOM_NAME_CACHE, {})
     if label is None or cache.get(room_id) == label:
         return
@@ -190,16 +191,15 @@ def overview_start(now: dt.datetime, tz: dt.tzinfo, weeks: int = OVERVIEW_WEEKS)
 
 
 async def overview(ctx: Context) -> None:
-    if not ctx.is_team:
-        await ctx.reply(ctx.text("core.team_only", name=f"{ctx.name_used} {ctx.args.strip()}"))
-        return
     tz = ctx.app.config.bot.tz
     start = overview_start(ctx.now, tz)
     since_ms = int(start.timestamp() * 1000)
     records = [r async for r in ctx.app.store.iter_feedback(since_ms=since_ms)]
     summary = summarise_feedback(records, tz)
     names = {room: await _room_name(ctx, room) for room in summary.by_room}
-    await ctx.reply(render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz)))
+    await ctx.answer_privately(
+        render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz))
+    )
 
 
 async def _room_name(ctx: Context, room_id: str) -> str:
@@ -281,6 +281,8 @@ COMMAND = Command(
     german="feedback",
     handler=feedback,
     aliases=("rueckmeldung", "rückmeldung"),
+    scope=Scope.EVERYONE,
+    subscopes=(SubScope(Scope.TEAM, *OVERVIEW_WORDS),),
     listener=on_event,
     jobs=(Job(every_seconds=RETENTION_EVERY_S, run=purge_expired_feedback),),
 )

@@ -38,7 +38,7 @@ from bot.polls import (
     tally,
 )
 from bot.privacy import default_key_file, resolve_pseudonym_key
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope
 from bot.store.polls import NewPoll, PollRecord
 
 if TYPE_CHECKING:
@@ -85,13 +85,10 @@ def pseudonym_key(app: Impulsbot) -> bytes:
     return cached
 
 
-def member_count(app: Impulsbot, room_id: str) -> int | None:
-    """Joined members without the bot, for the turnout line; None when unknown."""
-    room = app.shell.client.rooms.get(room_id)
-    if room is None:
-        return None
-    count = room.joined_count - 1
-    return count if count > 0 else None
+async def member_count(app: Impulsbot, room_id: str) -> int | None:
+    """Joined members without the bot (homeserver truth), for the turnout line; None if unknown."""
+    count = await app.private.joined_count(room_id)
+    return count if count else None
 
 
 def may_redact(app: Impulsbot, room_id: str, user_id: str) -> bool:
@@ -121,12 +118,12 @@ async def current_tally(app: Impulsbot, record: PollRecord) -> Tally:
     return tally(record.poll, votes, end_ts=record.ended_at)
 
 
-def results_message(app: Impulsbot, record: PollRecord, result: Tally, texts: Texts) -> Any:
+async def results_message(app: Impulsbot, record: PollRecord, result: Tally, texts: Texts) -> Any:
     return render_results(
         record.poll,
         result,
         ended=record.is_closed,
-        member_count=member_count(app, record.room_id),
+        member_count=await member_count(app, record.room_id),
         min_anonymous_group=app.config.polls.min_anonymous_group,
         number=record.id,
         lang=texts.lang,
@@ -269,7 +266,7 @@ async def end_poll(app: Impulsbot, record: PollRecord, *, end_ts: int) -> str | 
     await reconcile(app, pending)
     result = await current_tally(app, pending)
     texts = await app.room_texts(pending.room_id)
-    event_type, content = _end_event(app, pending, result, texts)
+    event_type, content = await _end_event(app, pending, result, texts)
     event_id = await app.shell.send(
         pending.room_id, event_type, content, txn_id("poll-end", str(pending.id))
     )
@@ -278,7 +275,7 @@ async def end_poll(app: Impulsbot, record: PollRecord, *, end_ts: int) -> str | 
     return event_id
 
 
-def _end_event(
+async def _end_event(
     app: Impulsbot, record: PollRecord, result: Tally, texts: Texts
 ) -> tuple[str, dict[str, Any]]:
     assert record.start_event_id is not None
@@ -287,11 +284,11 @@ def _end_event(
             record.poll,
             record.start_event_id,
             result,
-            member_count=member_count(app, record.room_id),
+            member_count=await member_count(app, record.room_id),
             lang=texts.lang,
         )
         return POLL_END, content
-    summary = join([texts(_T + "end_fallback"), results_message(app, record, result, texts)])
+    summary = join([texts(_T + "end_fallback"), await results_message(app, record, result, texts)])
     content = {**message_content(summary), "msgtype": "m.notice"}
     content["m.relates_to"] = {"m.in_reply_to": {"event_id": record.start_event_id}}
     return "m.room.message", content
@@ -423,6 +420,7 @@ COMMAND = Command(
     name="poll",
     german="umfrage",
     handler=umfrage,
+    scope=Scope.EVERYONE,  # ending a poll: its creator or power in this room, checked per poll
     listener=on_event,
     jobs=(Job(CLOSE_CHECK_SECONDS, close_due_polls),),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.i18n import join
 from bot.privacy import count_entries, describe_counts
-from bot.registry import Command
+from bot.registry import Command, Scope
 
 CONFIRM_WORDS = frozenset({"bestätigen", "bestaetigen", "bestatigen", "confirm", "ja", "yes"})
 CONFIRM_WINDOW_MS = 5 * 60 * 1000
@@ -69,4 +69,4 @@ def _pending(ctx: Context) -> dict[str, int]:
     return pending
 
 
-COMMAND = Command(name="forget", german="vergessen", handler=vergessen)
+COMMAND = Command(name="forget", german="vergessen", handler=vergessen, scope=Scope.PERSONAL)

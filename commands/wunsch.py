@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.registry import Command
+from bot.registry import Command, Scope
 from commands.angebot import wish
 
 
@@ -11,4 +11,4 @@ async def wunsch(ctx: Context) -> None:
     await wish(ctx, ctx.args)
 
 
-COMMAND = Command(name="wish", german="wunsch", handler=wunsch)
+COMMAND = Command(name="wish", german="wunsch", handler=wunsch, scope=Scope.EVERYONE)

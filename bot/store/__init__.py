@@ -7,6 +7,7 @@ from bot.store.feedback import FeedbackStore
 from bot.store.impulses import ImpulseStore
 from bot.store.insights import InsightsStore
 from bot.store.polls import PollStore
+from bot.store.private import PrivateStore
 
 
 class Store(
@@ -16,6 +17,7 @@ class Store(
     FeedbackStore,
     InsightsStore,
     ExchangeStore,
+    PrivateStore,
     StoreBase,
 ):
     """All queries of the bot, on one aiosqlite connection."""

@@ -55,13 +55,3 @@ class CoreStore(StoreBase):
 
     async def forget_room(self, room_id: str) -> None:
         await self.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
-
-    # Data-protection hooks: the only personal datum of the core is the user's DM room.
-
-    async def personal_data_core(self, user_id: str) -> dict[str, list[dict[str, str]]]:
-        room_id = await self.get_value(f"dm:{user_id}")
-        return {"direct_chat": [{"room_id": room_id}]} if room_id else {}
-
-    async def forget_user_core(self, user_id: str) -> dict[str, int]:
-        cursor = await self.execute("DELETE FROM kv WHERE key = ?", (f"dm:{user_id}",))
-        return {"direct_chat": cursor.rowcount} if cursor.rowcount else {}
