@@ -63,7 +63,6 @@ UTC = dt.UTC
 FEATURE = "impuls"
 TICK_SECONDS = 1.0
 PLAN_LENGTH = 5
-DM_JOIN_WAIT_S = 30.0
 # "Until further notice": bot.schedule treats a pause up to the last representable day as endless.
 PAUSE_FOREVER = dt.date.max
 

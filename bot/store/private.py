@@ -46,9 +46,6 @@ class PrivateStore(StoreBase):
             (user_id, room_id, origin, int(time.time())),
         )
 
-    async def forget_direct_room(self, room_id: str) -> None:
-        await self.execute("DELETE FROM direct_chats WHERE room_id = ?", (room_id,))
-
     async def queue_delivery(self, item: PendingDelivery) -> None:
         await self.execute(
             "INSERT OR IGNORE INTO pending_deliveries "
