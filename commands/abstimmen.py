@@ -109,9 +109,9 @@ async def _anonymous_vote(ctx: Context, record: PollRecord, command: VoteCommand
     marker = vote_key(record.id, ctx.sender, pseudonym_key(ctx.app))
     # Receipts are private: only the verified direct chat gets them (the one private path).
     if await ctx.app.store.add_anonymous_vote(record.id, marker, answers):
-        await ctx.send_direct(ctx.text(_T + "anon_vote_recorded", number=record.id))
+        await ctx.answer_privately(ctx.text(_T + "anon_vote_recorded", number=record.id))
     else:
-        await ctx.send_direct(ctx.text(_T + "anon_already_voted", number=record.id))
+        await ctx.answer_privately(ctx.text(_T + "anon_already_voted", number=record.id))
 
 
 COMMAND = Command(name="vote", german="abstimmen", handler=abstimmen, scope=Scope.EVERYONE)

@@ -633,11 +633,11 @@ async def preview(ctx: Context, args: str) -> None:
         name = room.display_name if room is not None else ctx.room_id
         header = ctx.text("impuls.command.preview_header", room=name, when=when)
     message = join([header, render_impulse(impulse, ctx.t.lang)], separator="\n\n")
-    sent = await ctx.send_direct(message)  # waits in the store until the person has joined
-    if not ctx.is_direct:
-        await ctx.reply(ctx.text("impuls.command.preview_sent"))
-    elif not sent:
-        log.info("preview for a direct chat queued until it is private again")
+    if ctx.is_direct:
+        await ctx.answer_privately(message)
+        return
+    await ctx.send_direct(message)  # waits in the store until the person has joined
+    await ctx.reply(ctx.text("impuls.command.preview_sent"))
 
 
 async def repeat_latest(ctx: Context) -> None:
