@@ -46,6 +46,7 @@ class DevUser:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
+        self.auto_join = True  # accept invitations at once (as a user clicking "join")
 
     @property
     def user_id(self) -> str:
@@ -76,7 +77,8 @@ class DevUser:
             with contextlib.suppress(Exception):  # a test user shrugs off transport hiccups
                 await crypto_housekeeping(client)
             for room_id in response.rooms.invite:
-                await client.join(room_id)
+                if self.auto_join:
+                    await client.join(room_id)
             async with self._changed:
                 for room_id, info in response.rooms.join.items():
                     for event in info.timeline.events:

@@ -217,3 +217,28 @@ async def test_gap_fill_502_then_recovery_answers_every_command_once(
         counts = await wait_answered(alice, room, commands, timeout=120)
         await bot.stop()
     assert_exactly_once(counts, commands)
+
+
+@PLAIN_AND_ENCRYPTED
+async def test_pending_delivery_survives_a_restart(
+    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+) -> None:
+    bot = await make_bot()
+    alice, bob, dave = [await make_user(n) for n in ("alice", "bob", "dave")]
+    room = await group_room(alice, [bob, dave], bot, encrypted)
+    alice.auto_join = False  # she accepts the DM invitation only later
+    answer = await alice.ask(room, "!meine-daten", timeout=60)
+    assert "Einladung" in body_of(answer)
+    assert bot.app is not None
+    assert len(await bot.app.store.pending_deliveries(alice.user_id)) == 2  # file + summary
+
+    await bot.restart()  # an ordinary deploy while the delivery waits
+    await alice.wait_until(lambda: bool(alice.client.invited_rooms))
+    dm = next(iter(alice.client.invited_rooms))
+    await alice.join(dm)
+    delivered = await alice.wait_for(dm, lambda e: from_bot(bot)(e) and is_file(e), timeout=60)
+    assert body_of(delivered).startswith("meine-daten-")
+    assert not private_in(alice, room, bot, "Hier ist alles")
+    assert bot.app is not None
+    await alice.wait_for(dm, lambda e: from_bot(bot)(e) and "Hier ist alles" in body_of(e))
+    assert await bot.app.store.pending_deliveries(alice.user_id) == []
