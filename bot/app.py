@@ -218,8 +218,7 @@ class Impulsbot:
         for event in events:
             if self._command_of(event) is None or event.sender == self.user_id:
                 continue
-            if await self.store.is_handled(event.event_id):
-                continue
+            # Already handled ones (a re-delivered batch) are dropped again by the worker.
             await self.store.add_pending_command(
                 event.event_id,
                 room_id,
@@ -339,8 +338,7 @@ class Impulsbot:
                 log.warning("command %s in %s postponed: %s", event.event_id, room.room_id, exc)
                 await self.store.command_attempted(event.event_id)
                 return
-            await self.store.mark_handled(event.event_id, room.room_id)
-            await self.store.command_done(event.event_id)
+            await self.store.finish_command(event.event_id, room.room_id)
             self._retry_at.pop(event.event_id, None)
         finally:
             self._in_flight.discard(event.event_id)

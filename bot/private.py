@@ -63,6 +63,7 @@ class PrivateRooms:
     def __init__(self, app: Impulsbot) -> None:
         self.app = app
         self._members: dict[str, Members] = {}
+        self._chats: dict[str, str | None] = {}  # user → recorded direct chat (store mirror)
         self._dm_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._flush_lock = asyncio.Lock()
         self.changed = asyncio.Event()  # member events arrived: pending deliveries may be ready
@@ -98,11 +99,24 @@ class PrivateRooms:
 
     async def is_verified_dm(self, room_id: str, user_id: str, *, fresh: bool = False) -> bool:
         """The person's recorded direct chat, holding exactly the bot and them, no invitations."""
-        chat = await self.app.store.direct_chat(user_id)
-        if chat is None or chat[0] != room_id:
+        if await self._chat_of(user_id) != room_id:
             return False
         members = await self.members(room_id, fresh=fresh)
         return members.joined == {self.app.user_id, user_id} and not members.invited
+
+    async def _chat_of(self, user_id: str) -> str | None:
+        if user_id not in self._chats:
+            chat = await self.app.store.direct_chat(user_id)
+            self._chats[user_id] = chat[0] if chat else None
+        return self._chats[user_id]
+
+    async def _record(self, user_id: str, room_id: str, origin: str) -> None:
+        await self.app.store.record_direct_chat(user_id, room_id, origin)
+        self._chats[user_id] = room_id
+
+    def forget_user(self, user_id: str) -> None:
+        """After ``!vergessen``: the store no longer knows the chat."""
+        self._chats.pop(user_id, None)
 
     async def note_direct_invite(self, room_id: str, inviter: str, invite_state: list[Any]) -> None:
         """After joining: record a room the inviter opened as a direct chat with the bot.
@@ -124,7 +138,7 @@ class PrivateRooms:
         rules = await self.app.shell.state_content(room_id, "m.room.join_rules")
         if (rules or {}).get("join_rule") != "invite":
             return
-        await self.app.store.record_direct_chat(inviter, room_id, "invited")
+        await self._record(inviter, room_id, "invited")
         self.invalidate(room_id)
         log.info("%s opened %s as a direct chat", inviter, room_id)
 
@@ -138,7 +152,7 @@ class PrivateRooms:
             generation = await self._generation(user_id, bump=chat is not None)
             alias = await self._alias(user_id, generation)
             room_id = await self.app.shell.create_direct_room(user_id, alias)
-            await self.app.store.record_direct_chat(user_id, room_id, "created")
+            await self._record(user_id, room_id, "created")
             self.invalidate(room_id)
             return room_id
 

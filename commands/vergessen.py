@@ -51,6 +51,7 @@ async def confirm(ctx: Context) -> None:
         await ctx.reply(ctx.text("feedback.forget.expired"))
         return
     counts = await store.forget_user(ctx.sender)
+    ctx.app.private.forget_user(ctx.sender)  # the in-memory mirror of the DM record
     await store.set_value(done_key, "1")
     ctx.app.features.get("feedback.anonymous_times", {}).pop(ctx.sender, None)
     contact = ctx.app.config.privacy.contact
