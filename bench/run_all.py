@@ -44,6 +44,7 @@ def _module(name: str, prefix: str) -> Callable[[], Figures]:
 BENCHMARKS: dict[str, Callable[[], Figures]] = {
     "roundtrip": _module("bench_roundtrip", "roundtrip_"),
     "federation": _module("bench_federation", "federation_"),
+    "isolation": _module("bench_isolation", ""),
     "load": _module("bench_load", "load_"),
     "startup": _module("bench_startup", "startup_"),
     "search": _module("bench_search", "search_"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -26,9 +27,10 @@ from bot.config import Config
 from bot.context import Context, Incoming
 from bot.events import content_of, relation
 from bot.i18n import LANGUAGES, Message, Texts
-from bot.matrix import MatrixShell, SendFailed, txn_id
+from bot.matrix import GapNotFilled, HomeserverUnavailable, MatrixShell, SendFailed, txn_id
 from bot.parsing import parse_command, strip_reply_fallback
-from bot.registry import Command, Permission, Registry, discover
+from bot.private import PrivateRooms
+from bot.registry import Command, Registry, Scope, discover
 from bot.retry import InviteQueue
 from bot.store import Store
 from bot.web import WebServer, start_web
@@ -39,6 +41,9 @@ MODERATOR_POWER = 50
 PRE_V12_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
 HANDLED_RETENTION_S = 7 * 86400
 SHUTDOWN_GRACE_S = 30.0
+LOCK_WAIT_S = 60.0  # a command waiting longer for its room stays pending and is retried
+RETRY_EVERY_S = 2.0
+MAX_RETRY_BACKOFF_S = 60.0
 
 Clock = Callable[[], datetime]
 
@@ -60,8 +65,12 @@ class Impulsbot:
         self._in_flight: set[str] = set()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._direct_rooms: dict[str, str] = {}
         self._room_creators: dict[str, set[str]] = {}
+        self.private = PrivateRooms(self)
+        # Per-room backlog and worker: a slow room never holds up other rooms or the next sync.
+        self._backlog: defaultdict[str, list[Any]] = defaultdict(list)
+        self._workers: dict[str, asyncio.Task[Any]] = {}
+        self._retry_at: dict[str, float] = {}
         # Feature state, filled by the commands' setup hooks.
         self.features: dict[str, Any] = {}
         self.web: WebServer | None = None  # the team dashboard (bot/web), when configured
@@ -95,6 +104,8 @@ class Impulsbot:
         jobs = [self.spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
         jobs.append(self.spawn(self._housekeeping()))
         self.spawn(self.invite_queue().resume(self.config.access.invite_allowed))
+        jobs.append(self.spawn(self._after_ready(self.private.run())))
+        jobs.append(self.spawn(self._after_ready(self._retry_pending_commands())))
         try:
             await self.shell.sync_forever(self.on_sync)
         finally:
@@ -108,7 +119,12 @@ class Impulsbot:
     async def close(self) -> None:
         pending = [t for t in self._tasks if not t.done()]
         if pending:
-            await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+            _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+            # Bounded: whatever still runs is cancelled; unanswered commands stay pending.
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5)
         if self.web is not None:
             await self.web.stop()
         await self.shell.close()
@@ -124,6 +140,10 @@ class Impulsbot:
     def room_lock(self, room_id: str) -> asyncio.Lock:
         """Serialises everything that touches one room: commands, listeners and timers."""
         return self._room_locks[room_id]
+
+    async def _after_ready(self, work: Awaitable[Any]) -> None:
+        await self.ready.wait()
+        await work
 
     async def _run_job(self, job: Any) -> None:
         await self.ready.wait()
@@ -142,20 +162,29 @@ class Impulsbot:
     # ------------------------------------------------------------------ sync handling
 
     async def on_sync(self, response: SyncResponse) -> None:
+        """Hand each room's events to its worker; returns once commands are durably pending.
+
+        The sync token is stored after this returns, so every command is first written to the
+        store: a crash or restart later finds it there, not lost between token and handler.
+        """
         for room_id, info in response.rooms.invite.items():
             await self._on_invite(room_id, info.invite_state)
         for room_id in response.rooms.leave:
+            self.private.invalidate(room_id)
             await self.store.forget_room(room_id)
-        batches = [
-            self._process_joined(room_id, info.timeline)
-            for room_id, info in response.rooms.join.items()
-        ]
-        late = defaultdict(list)
-        for room_id, event in self.shell.retry_decryption():
-            late[room_id].append(event)
-        batches += [self._process_room(room_id, events) for room_id, events in late.items()]
         began = time.monotonic()
-        await asyncio.gather(*batches)
+        joined = list(response.rooms.join.items())
+        timelines = await asyncio.gather(
+            *(self._joined_events(room_id, info) for room_id, info in joined)
+        )
+        batches = dict(zip((room_id for room_id, _ in joined), timelines, strict=True))
+        for room_id, event in self.shell.retry_decryption():
+            batches.setdefault(room_id, []).append(event)
+        for room_id, events in batches.items():
+            if events:
+                await self._persist_commands(room_id, events)
+                self._backlog[room_id].extend(events)
+                self._wake(room_id)
         if not self.ready.is_set():
             log.info(
                 "ready %.2f s after start (first batch processed in %.2f s)",
@@ -164,11 +193,53 @@ class Impulsbot:
             )
         self.ready.set()
 
-    async def _process_joined(self, room_id: str, timeline: Any) -> None:
+    async def _joined_events(self, room_id: str, info: Any) -> list[Any]:
+        timeline = info.timeline
         events = list(timeline.events)
+        if any(isinstance(e, RoomMemberEvent) for e in [*info.state, *events]):
+            self.private.invalidate(room_id)  # cached homeserver members are stale now
         if timeline.limited:
-            events = await self.shell.fill_gap(room_id, timeline.prev_batch) + events
-        await self._process_room(room_id, events)
+            try:
+                events = await self.shell.fill_gap(room_id, timeline.prev_batch) + events
+            except GapNotFilled as exc:
+                # The sync token stays where it was: the same gap comes back and is retried.
+                log.warning("could not fill a sync gap: %s", exc)
+                self.shell.note_gap_failed()
+        return events
+
+    def _wake(self, room_id: str) -> None:
+        worker = self._workers.get(room_id)
+        if worker is None or worker.done():
+            self._workers[room_id] = self.spawn(self._drain(room_id))
+
+    async def _drain(self, room_id: str) -> None:
+        """One room's events in order; other rooms and the sync loop run on meanwhile."""
+        while self._backlog.get(room_id):
+            events = self._backlog.pop(room_id)
+            try:
+                await self._process_room(room_id, events)
+            except Exception:
+                log.exception("processing events in %s failed", room_id)
+
+    async def _persist_commands(self, room_id: str, events: list[Any]) -> None:
+        for event in events:
+            if self._command_of(event) is None or event.sender == self.user_id:
+                continue
+            # Already handled ones (a re-delivered batch) are dropped again by the worker.
+            await self.store.add_pending_command(
+                event.event_id,
+                room_id,
+                event.sender,
+                json.dumps(event.source),
+                event.server_timestamp,
+            )
+
+    def _command_of(self, event: Any) -> Any:
+        if not isinstance(event, RoomMessageText) or _is_edit(event):
+            return None
+        if event.source.get("content", {}).get("msgtype") != "m.text":
+            return None  # notices come from bots; answering them would let bots loop
+        return parse_command(event.body, self.config.bot.prefix)
 
     async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
         inviter = next(
@@ -183,7 +254,12 @@ class Impulsbot:
         )
         if inviter and self.config.access.invite_allowed(inviter):
             log.info("accepting invite to %s from %s", room_id, inviter)
-            self.invite_queue().accept(room_id, inviter)
+            self.invite_queue().accept(
+                room_id,
+                inviter,
+                # A room the inviter opened as a direct chat is recorded once the bot is in it.
+                lambda: self.private.note_direct_invite(room_id, inviter, invite_state),
+            )
         else:
             log.warning("rejecting invite to %s from %s (not allowed)", room_id, inviter)
             await self.shell.leave(room_id)
@@ -219,16 +295,14 @@ class Impulsbot:
                 and event.membership == "join"
                 and (event.prev_membership != "join")
             ):
-                await self.store.remember_room(
-                    room.room_id, event.server_timestamp, self._is_direct(room)
-                )
+                await self.store.remember_room(room.room_id, event.server_timestamp, False)
                 if self.config.bot.greeting and await self.store.claim_greeting(room.room_id):
                     self.spawn(self._greet(room.room_id))
         joined_at = await self.store.room_joined_at(room.room_id)
         if joined_at is None:
             # Joined before this store existed: only what happens from now on is ours.
             joined_at = int(self.now().timestamp() * 1000) - 1000
-            await self.store.remember_room(room.room_id, joined_at, self._is_direct(room))
+            await self.store.remember_room(room.room_id, joined_at, False)
             await self.store.claim_greeting(room.room_id)
         return joined_at
 
@@ -248,71 +322,141 @@ class Impulsbot:
         if getattr(event, "sender", None) == self.user_id:
             return
         if getattr(event, "server_timestamp", 0) < joined_at:
+            if isinstance(event, RoomMessageText):
+                await self.store.command_done(event.event_id)  # from before we joined: not ours
             return
         if isinstance(event, MegolmEvent):
             self.shell.note_undecryptable(room.room_id, event)
             return
         for command in self.registry:
             if command.listener is not None:
-                await command.listener(self, room.room_id, event)
-        if isinstance(event, RoomMessageText) and not _is_edit(event):
-            await self._on_text(room, event)
+                try:
+                    await command.listener(self, room.room_id, event)
+                except Exception:
+                    # One failing feature must not cost the others (or the command) this event.
+                    log.exception("listener of %s failed on %s", command.name, event.event_id)
+        await self._on_text(room, event)
 
-    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if event.source.get("content", {}).get("msgtype") != "m.text":
-            return  # notices come from bots; answering them would let bots loop
-        parsed = parse_command(event.body, self.config.bot.prefix)
+    async def _on_text(self, room: MatrixRoom, event: Any) -> None:
+        parsed = self._command_of(event)
         if parsed is None:
             return
         age_s = self.now().timestamp() - event.server_timestamp / 1000
         if age_s > self.config.matrix.max_command_age_seconds:
             log.info("ignoring command %s in %s: %.0f s old", event.event_id, room.room_id, age_s)
+            await self.store.command_done(event.event_id)
             return
         if event.event_id in self._in_flight or await self.store.is_handled(event.event_id):
+            await self.store.command_done(event.event_id)
             return
         self._in_flight.add(event.event_id)
         try:
-            await self._run_command(room, event, parsed.name, parsed.args)
-            await self.store.mark_handled(event.event_id, room.room_id)
+            try:
+                await self._run_command(room, event, parsed.name, parsed.args)
+            except (HomeserverUnavailable, TimeoutError) as exc:
+                # Not handled yet: the command stays pending and is retried with backoff.
+                log.warning("command %s in %s postponed: %s", event.event_id, room.room_id, exc)
+                await self.store.command_attempted(event.event_id)
+                return
+            await self.store.finish_command(event.event_id, room.room_id)
+            self._retry_at.pop(event.event_id, None)
         finally:
             self._in_flight.discard(event.event_id)
 
     async def _run_command(self, room: MatrixRoom, event: RoomMessageText, name: str, args: str):
+        """Guard first (scope, direct chat), then the handler; guard errors propagate (retry)."""
         incoming = _incoming(room.room_id, event)
         command = self.registry.find(name)
+        scope = command.scope_for(args) if command is not None else Scope.EVERYONE
         ctx = Context(
             app=self,
             incoming=incoming,
             command=command or _UNKNOWN,
             name_used=name,
             args=args,
-            is_direct=self._is_direct(room),
+            is_direct=await self.private.is_verified_dm(room.room_id, event.sender),
             is_moderator=await self._is_moderator(room, event.sender),
             is_team=event.sender in self.config.access.team,
             texts=await self.room_texts(room.room_id),
+            scope=scope or Scope.EVERYONE,
         )
+        refusal = None if command is None else self._refusal(ctx, scope)
         try:
             if command is None:
                 await ctx.reply(ctx.text("core.unknown_command", name=name))
-            elif not self._permitted(ctx, command):
-                await ctx.reply(ctx.text(_REFUSAL[command.permission], name=name))
+            elif refusal is not None:
+                spelled = f"{name} {args.split()[0]}" if scope is not command.scope else name
+                await ctx.reply(ctx.text(refusal, name=spelled))
             elif command.direct_only and not ctx.is_direct:
                 await ctx.reply(ctx.text("core.direct_only", name=name))
             else:
                 await command.handler(ctx)
-        except SendFailed as exc:
+        except (SendFailed, HomeserverUnavailable) as exc:
             log.warning("could not answer %s in %s: %s", event.event_id, room.room_id, exc)
         except Exception:
             log.exception("command %s failed (event %s)", name, event.event_id)
             with contextlib.suppress(SendFailed):
                 await ctx.reply(ctx.text("core.internal_error"))
 
-    def _permitted(self, ctx: Context, command: Command) -> bool:
-        if command.permission is Permission.MODERATOR:
-            return ctx.is_moderator
-        if command.permission is Permission.TEAM:
-            return ctx.is_team
-        return True
+    def _refusal(self, ctx: Context, scope: Scope | None) -> str | None:
+        """The refusal text key, or None when the sender may do what this scope covers."""
+        access = self.config.access
+        if scope is None:
+            return "rooms.refused.unscoped"  # fail closed: an undeclared command does nothing
+        if scope is Scope.ROOM and not ctx.is_moderator:
+            return "rooms.refused.room"
+        if scope is Scope.ORGANISATION and not (
+            ctx.sender in access.moderators or ctx.sender in access.team
+        ):
+            return "rooms.refused.organisation"
+        if scope is Scope.TEAM and ctx.sender not in access.team:
+            return "rooms.refused.team"
+        return None
+
+    async def _retry_pending_commands(self) -> None:
+        """Commands not answered yet (errors before handling, restarts): retried with backoff."""
+        while not self.shell.stopping.is_set():
+            for pending in await self.store.pending_commands():
+                if pending.event_id in self._in_flight:
+                    continue
+                age_s = self.now().timestamp() - pending.ts / 1000
+                if age_s > self.config.matrix.max_command_age_seconds:
+                    log.warning(
+                        "command %s in %s not answered within max_command_age (%d attempts)",
+                        pending.event_id,
+                        pending.room_id,
+                        pending.attempts,
+                    )
+                    await self.store.command_done(pending.event_id)
+                    continue
+                due = self._retry_at.setdefault(pending.event_id, time.monotonic())
+                if time.monotonic() < due or pending.room_id in self._workers_busy():
+                    continue
+                backoff = min(RETRY_EVERY_S * 2**pending.attempts, MAX_RETRY_BACKOFF_S)
+                self._retry_at[pending.event_id] = time.monotonic() + backoff
+                self.spawn(self._retry_command(pending.room_id, pending.source))
+            await self.shell.sleep_unless_stopped(RETRY_EVERY_S)
+
+    def _workers_busy(self) -> set[str]:
+        return {room_id for room_id, task in self._workers.items() if not task.done()}
+
+    async def _retry_command(self, room_id: str, source: str) -> None:
+        room = self.shell.client.rooms.get(room_id)
+        event = RoomMessageText.from_dict(json.loads(source))
+        joined_at = await self.store.room_joined_at(room_id)
+        if room is None or not isinstance(event, RoomMessageText) or joined_at is None:
+            return
+        if event.server_timestamp < joined_at:
+            await self.store.command_done(event.event_id)
+            return
+        try:
+            await asyncio.wait_for(self.room_lock(room_id).acquire(), LOCK_WAIT_S)
+        except TimeoutError:
+            return  # stays pending
+        try:
+            await self._on_text(room, event)
+        finally:
+            self.room_lock(room_id).release()
 
     async def _is_moderator(self, room: MatrixRoom, user_id: str) -> bool:
         if user_id in self.config.access.moderators:
@@ -347,9 +491,6 @@ class Impulsbot:
             return {state["sender"]}
         return set()
 
-    def _is_direct(self, room: MatrixRoom) -> bool:
-        return room.member_count <= 2
-
     # ------------------------------------------------------------------ outgoing helpers
 
     def message_content(self, message: Message, *, notice: bool = False) -> dict[str, Any]:
@@ -358,6 +499,7 @@ class Impulsbot:
             "body": message.plain,
             "format": "org.matrix.custom.html",
             "formatted_body": message.html,
+            "m.mentions": {},  # an echoed "@room" or name never notifies anyone
         }
 
     def reply_content(self, message: Message, incoming: Incoming) -> dict[str, Any]:
@@ -385,14 +527,8 @@ class Impulsbot:
         return await self.shell.send(room_id, "m.room.message", content, txn)
 
     async def direct_room(self, user_id: str) -> str:
-        """The bot's direct chat with a user, opened (encrypted) on first use."""
-        known = self._direct_rooms.get(user_id) or await self.store.get_value(f"dm:{user_id}")
-        if known and known in self.shell.client.rooms:
-            return known
-        room_id = await self.shell.create_direct_room(user_id)
-        self._direct_rooms[user_id] = room_id
-        await self.store.set_value(f"dm:{user_id}", room_id)
-        return room_id
+        """The person's verified direct chat (see :mod:`bot.private`), opened on first use."""
+        return await self.private.direct_room(user_id)
 
     async def room_texts(self, room_id: str) -> Texts:
         """The room's language (``!sprache``), else the configured one."""
@@ -410,8 +546,7 @@ async def _noop(ctx: Context) -> None:  # placeholder handler for unknown comman
     return None
 
 
-_REFUSAL = {Permission.TEAM: "core.team_only", Permission.MODERATOR: "core.moderator_only"}
-_UNKNOWN = Command(name="unknown", german="unbekannt", handler=_noop)
+_UNKNOWN = Command(name="unknown", german="unbekannt", handler=_noop, scope=Scope.EVERYONE)
 
 
 def _is_edit(event: Any) -> bool:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.i18n import Message, Texts
 from bot.matrix import txn_id
-from bot.registry import Command
+from bot.private import Part
+from bot.registry import Command, Scope
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -35,10 +36,11 @@ class Context:
     command: Command
     name_used: str  # the spelling the user typed, e.g. "poll" or "umfrage"
     args: str
-    is_direct: bool
-    is_moderator: bool
+    is_direct: bool  # a verified direct chat with the sender (homeserver members checked)
+    is_moderator: bool  # may change this room: power >= 50 here, v12 creator, access.moderators
     is_team: bool
     texts: Texts
+    scope: Scope = Scope.EVERYONE  # what this invocation (command or sub-command) does
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     # ---------------------------------------------------------------- shortcuts
@@ -106,14 +108,34 @@ class Context:
         )
 
     async def send_direct(self, message: Message) -> str:
-        """A message to the sender in a direct chat (the current room if it already is one)."""
-        room_id = self.room_id if self.is_direct else await self.app.direct_room(self.sender)
-        content = self.app.message_content(message, notice=True)
-        return await self.app.shell.send(room_id, "m.room.message", content, self.next_txn("dm"))
+        """Private: a message to the sender in their verified direct chat.
 
-    async def send_file(
-        self, data: bytes, filename: str, mimetype: str, room_id: str | None = None
-    ) -> str:
-        """Upload a file (encrypted in encrypted rooms) and post it as ``m.file``."""
-        target = room_id or self.room_id
-        return await self.app.send_file(target, data, filename, mimetype, self.next_txn("file"))
+        Returns the event ID, or "" when it waits until the person has joined the direct chat
+        (it is then delivered from the store, also after a restart).
+        """
+        content = self.app.message_content(message, notice=True)
+        return await self.app.private.deliver(
+            self.sender, [Part.message(content)], self.next_txn("dm")
+        )
+
+    async def send_private_file(self, data: bytes, filename: str, mimetype: str) -> str:
+        """Private: a file for the sender, only into their verified direct chat (as send_direct)."""
+        part = Part.file(data, filename, mimetype)
+        return await self.app.private.deliver(self.sender, [part], self.next_txn("file"))
+
+    async def answer_privately(self, message: Message) -> str:
+        """Private content as an answer: a reply in the direct chat, or sent there with a short
+        note in the room where it was asked."""
+        if self.is_direct:
+            content = self.app.reply_content(message, self.incoming)
+            part = Part.message(content)
+            return await self.app.private.deliver(self.sender, [part], self.next_txn("dm"))
+        sent = await self.send_direct(message)
+        await self.reply(self.text("rooms.sent_to_dm" if sent else "rooms.dm_pending"))
+        return sent
+
+    async def send_file(self, data: bytes, filename: str, mimetype: str) -> str:
+        """Upload a file into this room (shared content only; private files: send_private_file)."""
+        return await self.app.send_file(
+            self.room_id, data, filename, mimetype, self.next_txn("file")
+        )

@@ -19,6 +19,7 @@ from nio import (
     JoinResponse,
     MegolmEvent,
     RoomCreateResponse,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
 )
@@ -45,6 +46,7 @@ class DevUser:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
+        self.auto_join = True  # accept invitations at once (as a user clicking "join")
 
     @property
     def user_id(self) -> str:
@@ -75,7 +77,8 @@ class DevUser:
             with contextlib.suppress(Exception):  # a test user shrugs off transport hiccups
                 await crypto_housekeeping(client)
             for room_id in response.rooms.invite:
-                await client.join(room_id)
+                if self.auto_join:
+                    await client.join(room_id)
             async with self._changed:
                 for room_id, info in response.rooms.join.items():
                     for event in info.timeline.events:
@@ -91,12 +94,19 @@ class DevUser:
         encrypted: bool = True,
         name: str = "Testraum",
         direct: bool = False,
+        preset: str | None = None,
     ) -> str:
+        """``preset`` as in the spec: "private_chat", "trusted_private_chat" (Element's DM:
+        invitees get the creator's power level 100) or "public_chat"."""
         state = (
             [{"type": "m.room.encryption", "state_key": "", "content": MEGOLM}] if encrypted else []
         )
         response = await self.client.room_create(
-            name=name, invite=invite, initial_state=state, is_direct=direct
+            name=name,
+            invite=invite,
+            initial_state=state,
+            is_direct=direct,
+            preset=RoomPreset(preset) if preset else None,
         )
         assert isinstance(response, RoomCreateResponse), response
         await self.wait_until(lambda: response.room_id in self.client.rooms)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -33,6 +34,8 @@ from nio import (
     MegolmEvent,
     RoomCreateResponse,
     RoomMessagesResponse,
+    RoomPreset,
+    RoomResolveAliasResponse,
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
@@ -53,7 +56,8 @@ log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
 MAX_BACKOFF_S = 30.0
-SEND_GIVE_UP_S = 600.0
+SEND_GIVE_UP_S = 120.0  # total deadline of one send, retries included
+REQUEST_TIMEOUTS = 3  # nio retries a timed-out request this often, not forever
 UNDECRYPTABLE_GRACE_S = 60.0
 GAP_PAGE = 100
 MAX_GAP_EVENTS = 2000  # older events would be past any sensible max_command_age anyway
@@ -80,6 +84,22 @@ class SendFailed(RuntimeError):
 
 class TooLarge(SendFailed):
     """The homeserver refuses the event as too large (HTTP 413, M_TOO_LARGE)."""
+
+
+class HomeserverUnavailable(RuntimeError):
+    """A lookup the bot needs for a decision failed; the decision must wait, not guess."""
+
+
+class GapNotFilled(RuntimeError):
+    """Events a limited sync left out could not be paged in (yet)."""
+
+
+@dataclass(frozen=True)
+class Members:
+    """A room's membership as the homeserver knows it (never the lazy-loaded local view)."""
+
+    joined: frozenset[str]
+    invited: frozenset[str]
 
 
 def txn_id(*parts: str) -> str:
@@ -115,6 +135,8 @@ class MatrixShell:
     _cross_signed: dict[str, CrossSignedCache] = field(default_factory=dict)
     _room_events: dict[str, asyncio.Event] = field(default_factory=dict)
     _poll: asyncio.Future[Any] | None = None
+    _gap_failed: bool = False
+    _gap_failing_since: float | None = None
     since: str | None = None  # the token the sync being processed started from
 
     # ----------------------------------------------------------------- lifecycle
@@ -146,7 +168,7 @@ class MatrixShell:
         os.chmod(self.crypto_dir, 0o700)
         client_config = AsyncClientConfig(
             max_limit_exceeded=None,  # honour every 429's retry_after_ms, never drop
-            max_timeouts=None,
+            max_timeouts=REQUEST_TIMEOUTS,
             max_timeout_retry_wait_time=MAX_BACKOFF_S,
             backoff_factor=0.5,
             request_timeout=60,
@@ -281,7 +303,15 @@ class MatrixShell:
             for user_id in response.device_list.changed:
                 self._cross_signed.pop(user_id, None)  # new devices or new signatures
             self.since = since
+            self._gap_failed = False
             await on_sync(response)
+            if self._gap_failed and not self._gap_given_up():
+                # Keeping the token makes the next sync return the same gap: retried, not lost.
+                log.warning("sync gap not filled; retrying from the same position")
+                await self.sleep_unless_stopped(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            self._gap_failing_since = None
             since = response.next_batch
             await self.store.set_value("matrix.sync_token", since)
             for room_id in response.rooms.join:
@@ -305,14 +335,28 @@ class MatrixShell:
                 room_id, start=start, end=self.since, limit=GAP_PAGE
             )
             if not isinstance(response, RoomMessagesResponse):
-                log.warning("could not fill a sync gap in %s: %s", room_id, _describe(response))
-                break
+                # Raised, not skipped: the caller keeps the sync token so the gap is retried.
+                raise GapNotFilled(f"{room_id}: {_describe(response)}")
             events.extend(response.chunk)
             if not response.chunk or not response.end or response.end == start:
                 break
             start = response.end
         events.reverse()
         return events
+
+    def note_gap_failed(self) -> None:
+        """Called by the sync processing: do not move the sync token past this batch."""
+        self._gap_failed = True
+        if self._gap_failing_since is None:
+            self._gap_failing_since = time.monotonic()
+
+    def _gap_given_up(self) -> bool:
+        """Events missing for longer than max_command_age would be ignored anyway."""
+        started = self._gap_failing_since or time.monotonic()
+        if time.monotonic() - started <= self.config.matrix.max_command_age_seconds:
+            return False
+        log.error("sync gap could not be filled within max_command_age; moving on")
+        return True
 
     def stop(self) -> None:
         """Stop syncing; a long-poll in progress is abandoned, processing is not."""
@@ -531,15 +575,20 @@ class MatrixShell:
             await self._prepare_encrypted_send(room_id)
             self._apply_trust(room_id)
             try:
-                response = await self.client.room_send(
-                    room_id,
-                    event_type,
-                    content,
-                    tx_id=txn,
-                    ignore_unverified_devices=self.config.matrix.trust != "verified",
+                response = await asyncio.wait_for(
+                    self.client.room_send(
+                        room_id,
+                        event_type,
+                        content,
+                        tx_id=txn,
+                        ignore_unverified_devices=self.config.matrix.trust != "verified",
+                    ),
+                    timeout=max(deadline - time.monotonic(), 0.1),
                 )
             except (SendRetryError, OlmUnverifiedDeviceError, LocalProtocolError) as exc:
                 response = exc
+            except TimeoutError as exc:  # a homeserver that hangs: the deadline is total
+                raise SendFailed(f"sending to {room_id} timed out") from exc
             if isinstance(response, RoomSendResponse):
                 return response.event_id
             if _status(response) == 413:
@@ -589,8 +638,58 @@ class MatrixShell:
         with contextlib.suppress(Exception):
             await self.client.room_leave(room_id)
 
-    async def create_direct_room(self, user_id: str) -> str:
-        return await self._create_encrypted_room([user_id], is_direct=True)
+    async def create_direct_room(self, user_id: str, alias_localpart: str) -> str:
+        """A direct chat for one person, idempotent through a private alias.
+
+        The alias makes the homeserver the judge: a second create (concurrent, or after a crash
+        between creating and recording) fails with M_ROOM_IN_USE and the existing room is used.
+        """
+        try:
+            return await self._create_encrypted_room(
+                [user_id],
+                is_direct=True,
+                preset=RoomPreset.private_chat,
+                alias=alias_localpart,
+            )
+        except SendFailed as exc:
+            if "M_ROOM_IN_USE" not in str(exc):
+                raise
+        server = self.client.user_id.split(":", 1)[1]
+        response = await self.client.room_resolve_alias(f"#{alias_localpart}:{server}")
+        if not isinstance(response, RoomResolveAliasResponse):
+            raise SendFailed(f"could not resolve the direct chat alias: {_describe(response)}")
+        return response.room_id
+
+    async def state_content(self, room_id: str, event_type: str, key: str = "") -> dict | None:
+        """One state event's content from the homeserver; None when absent or unreadable."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/state/{event_type}/{key}"
+        status, content = await self.raw_request("GET", path)
+        return content if status == 200 and isinstance(content, dict) else None
+
+    async def room_members(self, room_id: str) -> Members:
+        """Joined members and pending invitations, asked from the homeserver."""
+        room = quote(room_id, safe="")
+        status, joined = await self.raw_request(
+            "GET", f"/_matrix/client/v3/rooms/{room}/joined_members"
+        )
+        if status != 200 or not isinstance(joined, dict):
+            raise HomeserverUnavailable(f"joined_members of {room_id}: HTTP {status}")
+        status, invites = await self.raw_request(
+            "GET", f"/_matrix/client/v3/rooms/{room}/members?membership=invite"
+        )
+        if status != 200 or not isinstance(invites, dict):
+            raise HomeserverUnavailable(f"invited members of {room_id}: HTTP {status}")
+        chunk = invites.get("chunk")
+        return Members(
+            joined=frozenset(u for u in (joined.get("joined") or {}) if isinstance(u, str)),
+            invited=frozenset(
+                e["state_key"]
+                for e in (chunk if isinstance(chunk, list) else [])
+                if isinstance(e, dict)
+                and isinstance(e.get("state_key"), str)
+                and (e.get("content") or {}).get("membership") == "invite"
+            ),
+        )
 
     async def create_room(self, name: str, invite: list[str], topic: str = "") -> str:
         return await self._create_encrypted_room(invite, name=name, topic=topic)
@@ -628,9 +727,12 @@ class MatrixShell:
         if options.get("is_direct"):
             content["is_direct"] = True
         room, user = quote(room_id, safe=""), quote(user_id, safe="")
-        status, payload = await self.raw_request(
-            "PUT", f"/_matrix/client/v3/rooms/{room}/state/m.room.member/{user}", content
-        )
+        try:
+            status, payload = await self.raw_request(
+                "PUT", f"/_matrix/client/v3/rooms/{room}/state/m.room.member/{user}", content
+            )
+        except HomeserverUnavailable as exc:
+            return classify(exc)
         if status == 200:
             return Attempt(True)
         reason = f"HTTP {status} {payload.get('errcode', '') if isinstance(payload, dict) else ''}"
@@ -664,7 +766,10 @@ class MatrixShell:
         headers = {"Authorization": f"Bearer {self.client.access_token}"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        response = await self.client.send(method, path, data, headers)
+        try:
+            response = await self.client.send(method, path, data, headers)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise HomeserverUnavailable(f"{method} {path.split('?')[0]}: {exc}") from exc
         try:
             payload = await response.json()
         except Exception:  # non-JSON error pages from proxies

@@ -149,10 +149,21 @@ MEASURES: tuple[str, ...] = (
 
 def declarations() -> tuple[Category, ...]:
     """Every declared category, feature by feature (the list of modules is explicit)."""
-    from bot.store import core, exchange, feedback, impulses, insights, invites, polls, web
+    from bot.store import (
+        core,
+        exchange,
+        feedback,
+        impulses,
+        insights,
+        invites,
+        polls,
+        private,
+        web,
+    )
 
     found: list[Category] = []
-    for module in (core, feedback, polls, insights, exchange, impulses, invites, web):
+    modules = (core, private, feedback, polls, insights, exchange, impulses, invites, web)
+    for module in modules:
         found.extend(module.PERSONAL_DATA)
     names = [c.name for c in found]
     if len(names) != len(set(names)):

@@ -3,6 +3,10 @@
 Every module in ``commands/`` declares exactly one ``COMMAND = Command(...)``. Usage line and help
 text live in the locale files under ``cmd.<name>.usage`` / ``cmd.<name>.help`` (all user texts in
 one place per language); a test checks that every command has both in every language.
+
+Every command declares the **scope** of what it does, and sub-commands with a different reach
+declare theirs (``SubScope``). The core checks the scope before the handler runs; a command
+without a declared scope is refused (and a test walking the registry fails).
 """
 
 from __future__ import annotations
@@ -33,10 +37,33 @@ class Job:
     run: JobFunction
 
 
-class Permission(Enum):
-    EVERYONE = "everyone"
-    MODERATOR = "moderator"  # access.moderators or power level >= 50 in the room
-    TEAM = "team"  # access.team
+class Scope(Enum):
+    """Who may run a command, decided by what it reads or changes."""
+
+    EVERYONE = "everyone"  # shared, harmless: searching, help, voting in this room
+    PERSONAL = "personal"  # about the sender only; private content goes to their direct chat
+    ROOM = "room"  # this room's settings: power level >= 50 here (or v12 creator)
+    ORGANISATION = "organisation"  # other rooms, other people, global content: access.moderators
+    TEAM = "team"  # organisation-wide data (exports, reports): access.team only
+
+
+@dataclass(frozen=True)
+class SubScope:
+    """A sub-command whose reach differs from its command's, by its first word."""
+
+    words: frozenset[str]
+    scope: Scope
+
+    def __init__(self, scope: Scope, *words: str) -> None:
+        object.__setattr__(self, "scope", scope)
+        object.__setattr__(self, "words", frozenset(fold_word(w) for w in words))
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def fold_word(word: str) -> str:
+    return word.casefold().translate(_UMLAUTS)
 
 
 @dataclass(frozen=True)
@@ -44,7 +71,8 @@ class Command:
     name: str  # English name: identifier and English alias, e.g. "help"
     german: str  # German name shown first in !hilfe, e.g. "hilfe"
     handler: Handler = field(compare=False)
-    permission: Permission = Permission.EVERYONE
+    scope: Scope | None = None  # required; None only so that a forgotten one is caught, not fatal
+    subscopes: tuple[SubScope, ...] = ()
     aliases: tuple[str, ...] = ()  # further spellings, e.g. ("rückmeldung",)
     direct_only: bool = False  # only in a direct chat with the bot
     listener: Listener | None = field(default=None, compare=False)
@@ -62,6 +90,22 @@ class Command:
     @property
     def spellings(self) -> tuple[str, ...]:
         return (self.german, self.name, *self.aliases)
+
+    def scope_for(self, args: str) -> Scope | None:
+        """The scope of what ``args`` asks for: a sub-command's, else the command's."""
+        words = args.split(maxsplit=1)
+        if words:
+            first = fold_word(words[0])
+            for sub in self.subscopes:
+                if first in sub.words:
+                    return sub.scope
+        return self.scope
+
+    @property
+    def scopes(self) -> tuple[Scope, ...]:
+        """Every scope this command can need, strictest last (for ``!hilfe``)."""
+        found = [s for s in (self.scope, *(sub.scope for sub in self.subscopes)) if s is not None]
+        return tuple(s for s in Scope if s in found)
 
 
 class Registry:

@@ -144,11 +144,17 @@ class InviteQueue:
         self._waits = waits
         self.active: dict[str, asyncio.Task[Any]] = {}
 
-    def accept(self, room_id: str, inviter: str) -> asyncio.Task[Any]:
+    def accept(
+        self,
+        room_id: str,
+        inviter: str,
+        on_joined: Callable[[], Awaitable[None]] | None = None,
+    ) -> asyncio.Task[Any]:
+        """``on_joined`` runs once the bot is in the room (what can only be read as a member)."""
         running = self.active.get(room_id)
         if running is not None and not running.done():
             return running
-        task = self._spawn(self._accept(room_id, inviter))
+        task = self._spawn(self._accept(room_id, inviter, on_joined))
         self.active[room_id] = task
         return task
 
@@ -162,7 +168,12 @@ class InviteQueue:
             log.info("trying again to join %s (invited by %s)", room_id, inviter)
             self.accept(room_id, inviter)
 
-    async def _accept(self, room_id: str, inviter: str) -> bool:
+    async def _accept(
+        self,
+        room_id: str,
+        inviter: str,
+        on_joined: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
         try:
             await self._store.remember_invite(room_id, inviter)
             what = f"joining {room_id} (invited by {inviter})"
@@ -171,6 +182,8 @@ class InviteQueue:
                 log.info("joined %s (invited by %s)", room_id, inviter)
             if result.ok or not result.retry:
                 await self._store.forget_invite(room_id)
+            if result.ok and on_joined is not None:
+                await on_joined()
             return result.ok
         finally:
             self.active.pop(room_id, None)

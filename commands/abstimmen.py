@@ -21,7 +21,7 @@ from bot.polls import (
     text_vote,
 )
 from bot.privacy import vote_key
-from bot.registry import Command
+from bot.registry import Command, Scope
 from bot.store.polls import PollRecord
 from commands.umfrage import is_member, pseudonym_key, replied_poll
 
@@ -140,10 +140,11 @@ async def _anonymous_vote(ctx: Context, record: PollRecord, command: VoteCommand
         await ctx.reply(exc.render(ctx.t, ctx.prefix))
         return
     marker = vote_key(record.id, ctx.sender, pseudonym_key(ctx.app))
+    # Receipts are private: only the verified direct chat gets them (the one private path).
     if await ctx.app.store.add_anonymous_vote(record.id, marker, answers):
-        await ctx.reply(ctx.text(_T + "anon_vote_recorded", number=record.id))
+        await ctx.answer_privately(ctx.text(_T + "anon_vote_recorded", number=record.id))
     else:
-        await ctx.reply(ctx.text(_T + "anon_already_voted", number=record.id))
+        await ctx.answer_privately(ctx.text(_T + "anon_already_voted", number=record.id))
 
 
-COMMAND = Command(name="vote", german="abstimmen", handler=abstimmen)
+COMMAND = Command(name="vote", german="abstimmen", handler=abstimmen, scope=Scope.EVERYONE)

@@ -39,7 +39,7 @@ from bot.insights import (
     search_record,
 )
 from bot.matrix import SendFailed, txn_id
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope, SubScope
 from bot.search import (
     SearchIndex,
     SearchResult,
@@ -198,9 +198,6 @@ async def details(ctx: Context, wanted: str) -> None:
 
 
 async def reload(ctx: Context, spelled: str) -> None:
-    if not ctx.is_moderator:
-        await ctx.reply(ctx.text("core.moderator_only", name=f"{ctx.name_used} {spelled}"))
-        return
     state = feature(ctx.app)
     async with state.reload_lock:
         directory = ctx.app.config.content.directory
@@ -232,14 +229,7 @@ async def wish(ctx: Context, text: str) -> None:
 
 
 async def gaps(ctx: Context, spelled: str, period_text: str) -> None:
-    """``!angebot lücken [zeitraum]``: team only, in a direct chat."""
-    name = f"{ctx.name_used} {spelled}"
-    if not ctx.is_team:
-        await ctx.reply(ctx.text("core.team_only", name=name))
-        return
-    if not ctx.is_direct:
-        await ctx.reply(ctx.text("core.direct_only", name=name))
-        return
+    """``!angebot lücken [zeitraum]``: team only (scope), delivered in the direct chat."""
     try:
         days = parse_period(period_text)
     except PeriodError:
@@ -253,7 +243,7 @@ async def gaps(ctx: Context, spelled: str, period_text: str) -> None:
         if days is None
         else ctx.text("angebot.gaps.period_days", days=days).plain
     )
-    await ctx.reply(render_report(report, ctx.t, label, ctx.prefix))
+    await ctx.answer_privately(render_report(report, ctx.t, label, ctx.prefix))
 
 
 async def gap_report(
@@ -373,6 +363,8 @@ COMMAND = Command(
     german="angebot",
     handler=angebot,
     aliases=("angebote",),
+    scope=Scope.EVERYONE,
+    subscopes=(SubScope(Scope.ORGANISATION, *RELOAD_WORDS), SubScope(Scope.TEAM, *GAPS_WORDS)),
     setup=setup,
     jobs=(Job(every_seconds=600, run=digest_job),),
 )

@@ -2,21 +2,18 @@
 person's direct chat. Only for ``access.team`` and ``access.moderators``. Spent links, ended
 sessions and old audit entries go with the daily retention job (``bot/store/web.py`` declares them).
 
-Roles are checked here (``Permission.EVERYONE``) until the ``scope=`` field of the command
-declarations lands; the link goes out only through ``ctx.send_direct``, the verified-DM path.
+Organisation scope: the core refuses everyone else before this handler runs. The link goes out
+only through ``ctx.send_direct``, the verified-DM path.
 """
 
 from __future__ import annotations
 
 from bot.context import Context
-from bot.registry import Command, Permission
-from bot.web.auth import issue_login_link, role_of
+from bot.registry import Command, Scope
+from bot.web.auth import issue_login_link
 
 
 async def dashboard(ctx: Context) -> None:
-    if role_of(ctx.app.config, ctx.sender) is None:
-        await ctx.reply(ctx.text("web.chat.refused"))
-        return
     server = ctx.app.web
     if server is None:
         await ctx.reply(ctx.text("web.chat.off"))
@@ -32,5 +29,5 @@ COMMAND = Command(
     german="dashboard",
     aliases=("web",),
     handler=dashboard,
-    permission=Permission.EVERYONE,
+    scope=Scope.ORGANISATION,
 )

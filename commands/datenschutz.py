@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.context import Context
 from bot.i18n import Message, Texts, join, render
 from bot.personal_data import declarations, purge_expired
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -74,5 +74,6 @@ COMMAND = Command(
     name="privacy",
     german="datenschutz",
     handler=datenschutz,
+    scope=Scope.EVERYONE,
     jobs=(Job(every_seconds=RETENTION_EVERY_S, run=retention_job),),
 )

@@ -7,7 +7,7 @@ room's latest.
 from __future__ import annotations
 
 from bot.context import Context
-from bot.registry import Command
+from bot.registry import Command, Scope
 from commands.umfrage import (
     current_result,
     find_poll,
@@ -32,7 +32,7 @@ async def ergebnis(ctx: Context) -> None:
         # Catch up on responses the sync may have skipped; only matters while votes can change.
         await reconcile(ctx.app, record)
     result = await current_result(ctx.app, record)
-    await ctx.reply(results_message(ctx.app, record, result, ctx.t))
+    await ctx.reply(await results_message(ctx.app, record, result, ctx.t))
 
 
-COMMAND = Command(name="results", german="ergebnis", handler=ergebnis)
+COMMAND = Command(name="results", german="ergebnis", handler=ergebnis, scope=Scope.EVERYONE)

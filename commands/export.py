@@ -1,15 +1,16 @@
 """``!export feedback [xlsx|csv]``: the initiative team gets the feedback export as a file.
 
-Only in a direct chat with the bot (the core refuses elsewhere) and only for ``access.team``.
-The file always carries pseudonyms made for this one file and dates without times; stable
-pseudonyms, times and Matrix IDs stay a deliberate CLI decision.
+Only for ``access.team`` (team scope); the file goes only to the requester's verified direct chat,
+asked in a room the room gets a short note. The file always carries pseudonyms made for this one
+file and dates without times; stable pseudonyms, times and Matrix IDs stay a deliberate CLI
+decision.
 """
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.exports.feedback import MIMETYPES, FeedbackExportRefused, export_bytes
-from bot.registry import Command, Permission
+from bot.registry import Command, Scope
 
 DATASETS = frozenset({"feedback", "rückmeldungen", "rueckmeldungen"})
 CHAT_FORMATS = ("xlsx", "csv")  # what opens directly in the office software
@@ -29,14 +30,13 @@ async def export(ctx: Context) -> None:
         return
     day = ctx.now.astimezone(ctx.app.config.bot.tz).date().isoformat()
     filename = f"rueckmeldungen-{day}.{fmt}"
-    await ctx.send_file(data, filename, MIMETYPES[fmt])
-    await ctx.reply(ctx.text("feedback.export.chat_done", count=count))
+    await ctx.send_private_file(data, filename, MIMETYPES[fmt])
+    await ctx.answer_privately(ctx.text("feedback.export.chat_done", count=count))
 
 
 COMMAND = Command(
     name="export",
     german="export",
     handler=export,
-    permission=Permission.TEAM,
-    direct_only=True,
+    scope=Scope.TEAM,
 )

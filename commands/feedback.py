@@ -15,7 +15,7 @@ from bot.context import Context, Incoming
 from bot.export import FeedbackSummary, summarise_feedback
 from bot.i18n import Message, join
 from bot.privacy import FeedbackInput, FeedbackInputError, parse_feedback
-from bot.registry import Command
+from bot.registry import Command, Scope, SubScope
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 
@@ -157,7 +157,7 @@ def anonymous_times(app: Impulsbot, user_id: str, kind: str, since_ms: int) -> l
 # --- room names for the exports ------------------------------------------------------------
 
 
-def room_label(app: Impulsbot, room_id: str) -> str | None:
+async def room_label(app: Impulsbot, room_id: str) -> str | None:
     """The room's own name; DMs and unnamed rooms get a neutral label (their computed display
     names are people's names, which do not belong in an export)."""
     room = app.shell.client.rooms.get(room_id)
@@ -166,12 +166,13 @@ def room_label(app: Impulsbot, room_id: str) -> str | None:
     name = room.name or room.canonical_alias
     if name:
         return str(name)
-    key = "feedback.room_direct" if room.member_count <= 2 else "feedback.room_unnamed"
+    count = await app.private.joined_count(room_id)  # the homeserver's count, not nio's
+    key = "feedback.room_direct" if count is not None and count <= 1 else "feedback.room_unnamed"
     return app.texts(key).plain
 
 
 async def remember_room_name(app: Impulsbot, room_id: str) -> None:
-    label = room_label(app, room_id)
+    label = await room_label(app, room_id)
     cache: dict[str, str] = app.features.setdefault(ROOM_NAME_CACHE, {})
     if label is None or cache.get(room_id) == label:
         return
@@ -195,9 +196,6 @@ def overview_start(now: dt.datetime, tz: dt.tzinfo, weeks: int = OVERVIEW_WEEKS)
 
 
 async def overview(ctx: Context) -> None:
-    if not ctx.is_team:
-        await ctx.reply(ctx.text("core.team_only", name=f"{ctx.name_used} {ctx.args.strip()}"))
-        return
     tz = ctx.app.config.bot.tz
     start = overview_start(ctx.now, tz)
     since_ms = int(start.timestamp() * 1000)
@@ -212,7 +210,9 @@ async def overview(ctx: Context) -> None:
         records.append({**record, "room_id": labels[room]})
     summary = summarise_feedback(merge_small_groups(ctx, records), tz)
     names = {name: name for name in summary.by_room}
-    await ctx.reply(render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz)))
+    await ctx.answer_privately(
+        render_overview(ctx, summary, names, start.date(), ctx.now.astimezone(tz))
+    )
 
 
 def merge_small_groups(ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -311,5 +311,7 @@ COMMAND = Command(
     german="feedback",
     handler=feedback,
     aliases=("rueckmeldung", "rückmeldung"),
+    scope=Scope.EVERYONE,
+    subscopes=(SubScope(Scope.TEAM, *OVERVIEW_WORDS),),
     listener=on_event,
 )

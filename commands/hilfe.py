@@ -5,13 +5,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.i18n import Message, join
 from bot.outgoing import shorten
-from bot.registry import Command, Permission
-
-SECTIONS = (
-    (Permission.EVERYONE, "core.help_section_everyone"),
-    (Permission.MODERATOR, "core.help_section_moderator"),
-    (Permission.TEAM, "core.help_section_team"),
-)
+from bot.registry import Command, Scope
 
 
 def summary(ctx: Context, command: Command) -> Message:
@@ -26,16 +20,20 @@ def usage(ctx: Context, command: Command) -> str:
 
 def overview(ctx: Context) -> Message:
     sections = [ctx.text("core.help_title")]
-    for permission, heading in SECTIONS:
-        commands = sorted(
-            (c for c in ctx.app.registry if c.permission is permission), key=lambda c: c.german
-        )
+    # Grouped by the command's own scope; stricter sub-commands are named on the line.
+    for scope in Scope:
+        commands = sorted((c for c in ctx.app.registry if c.scope is scope), key=lambda c: c.german)
         if commands:
             lines = [
-                ctx.text("core.help_line", usage=usage(ctx, c), summary=summary(ctx, c))
+                ctx.text(
+                    "rooms.help_line",
+                    usage=usage(ctx, c),
+                    summary=summary(ctx, c),
+                    scopes=scope_note(ctx, c),
+                )
                 for c in commands
             ]
-            sections.append(join([ctx.text(heading), *lines]))
+            sections.append(join([ctx.text(f"rooms.help_section.{scope.value}"), *lines]))
     sections.append(ctx.text("core.help_footer"))
     return join(sections, separator="\n\n")
 
@@ -50,13 +48,19 @@ def details(ctx: Context, command: Command) -> Message:
     others = [f"{ctx.prefix}{s}" for s in command.spellings if s != name]
     if others:
         parts.append(ctx.text("core.help_aliases", aliases=", ".join(others)))
-    if command.permission is Permission.MODERATOR:
-        parts.append(ctx.text("core.help_permission_moderator"))
-    elif command.permission is Permission.TEAM:
-        parts.append(ctx.text("core.help_permission_team"))
+    for scope in command.scopes:
+        parts.append(ctx.text(f"rooms.help_scope.{scope.value}"))
     if command.direct_only:
         parts.append(ctx.text("core.help_direct_only"))
     return join(parts)
+
+
+def scope_note(ctx: Context, command: Command) -> str:
+    """Stricter sub-commands' scopes, e.g. " (neu-laden: Organisation)"; "" when none."""
+    if not command.subscopes:
+        return ""
+    names = ", ".join(ctx.t.raw(f"rooms.scope_name.{sub.scope.value}") for sub in command.subscopes)
+    return ctx.t.raw("rooms.help_subscopes").format(scopes=names)
 
 
 async def hilfe(ctx: Context) -> None:
@@ -71,4 +75,4 @@ async def hilfe(ctx: Context) -> None:
         await ctx.reply(details(ctx, command))
 
 
-COMMAND = Command(name="help", german="hilfe", handler=hilfe)
+COMMAND = Command(name="help", german="hilfe", handler=hilfe, scope=Scope.EVERYONE)

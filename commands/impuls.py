@@ -42,7 +42,7 @@ from bot.impulses import (
 from bot.matrix import SendFailed, txn_id
 from bot.outgoing import shorten
 from bot.parsing import strip_reply_fallback
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope, SubScope
 from bot.schedule import (
     ScheduleSyntaxError,
     describe_schedule,
@@ -65,7 +65,6 @@ UTC = dt.UTC
 FEATURE = "impuls"
 TICK_SECONDS = 1.0
 PLAN_LENGTH = 5
-DM_JOIN_WAIT_S = 30.0
 # "Until further notice": bot.schedule treats a pause up to the last representable day as endless.
 PAUSE_FOREVER = dt.date.max
 
@@ -641,32 +640,10 @@ async def preview(ctx: Context, args: str) -> None:
         header = ctx.text("impuls.command.preview_header", room=name, when=when)
     message = join([header, render_impulse(impulse, ctx.t.lang)], separator="\n\n")
     if ctx.is_direct:
-        await ctx.send_direct(message)
+        await ctx.answer_privately(message)
         return
+    await ctx.send_direct(message)  # waits in the store until the person has joined
     await ctx.reply(ctx.text("impuls.command.preview_sent"))
-    # Opening a new direct chat waits for the next sync, which runs only after this handler
-    # returns: send in the background (the bot waits for it on shutdown).
-    ctx.app.spawn(_send_preview(ctx, message))
-
-
-async def _send_preview(ctx: Context, message: Message) -> None:
-    try:
-        room_id = await ctx.app.direct_room(ctx.sender)
-        await _wait_until_joined(ctx.app, room_id, ctx.sender)
-        await ctx.send_direct(message)
-    except SendFailed as exc:
-        log.warning("preview for %s not delivered: %s", ctx.sender, exc)
-
-
-async def _wait_until_joined(app: Impulsbot, room_id: str, user_id: str) -> None:
-    """In a freshly opened encrypted DM, a message sent before the person joined is unreadable
-    for them (the room key goes to members only), so give them a moment to accept."""
-    deadline = asyncio.get_running_loop().time() + DM_JOIN_WAIT_S
-    while asyncio.get_running_loop().time() < deadline:
-        room = app.shell.client.rooms.get(room_id)
-        if room is not None and user_id in room.users and user_id not in room.invited_users:
-            return
-        await asyncio.sleep(0.2)
 
 
 async def repeat_latest(ctx: Context) -> None:
@@ -711,17 +688,15 @@ async def impuls(ctx: Context) -> None:
     if sub is None:
         await ctx.reply(ctx.text("impuls.command.unknown_sub", sub=words[0]))
         return
-    if not ctx.is_moderator:
-        spoken = GERMAN_SUBCOMMAND[sub] if ctx.name_used == "impuls" else sub
-        await ctx.reply(ctx.text("core.moderator_only", name=f"{ctx.name_used} {spoken}"))
-        return
-    await HANDLERS[sub](ctx, rest)
+    await HANDLERS[sub](ctx, rest)  # room scope, checked by the core
 
 
 COMMAND = Command(
     name="impulse",
     german="impuls",
     handler=impuls,
+    scope=Scope.EVERYONE,  # without arguments: repeats the latest impulse
+    subscopes=(SubScope(Scope.ROOM, *SUBCOMMANDS),),  # this room's schedule
     listener=on_event,
     jobs=(Job(every_seconds=TICK_SECONDS, run=run_due),),
     setup=setup,

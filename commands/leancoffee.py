@@ -38,7 +38,7 @@ from bot.leancoffee import (
     render_usage,
 )
 from bot.matrix import SendFailed, txn_id
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope
 from bot.tandem import mention
 
 if TYPE_CHECKING:
@@ -408,6 +408,7 @@ COMMAND = Command(
     german="leancoffee",
     aliases=("lc",),
     handler=leancoffee,
+    scope=Scope.EVERYONE,  # facilitation steps check power in this room inside the session
     listener=on_event,
     jobs=(Job(TIMER_EVERY_S, fire_timers),),
     setup=setup,

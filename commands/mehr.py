@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.registry import Command
+from bot.registry import Command, Scope
 from commands.angebot import more
 
-COMMAND = Command(name="more", german="mehr", handler=more)
+COMMAND = Command(name="more", german="mehr", handler=more, scope=Scope.EVERYONE)

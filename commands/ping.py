@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.registry import Command
+from bot.registry import Command, Scope
 
 
 def format_uptime(seconds: float) -> str:
@@ -29,4 +29,4 @@ async def ping(ctx: Context) -> None:
     )
 
 
-COMMAND = Command(name="ping", german="ping", handler=ping)
+COMMAND = Command(name="ping", german="ping", handler=ping, scope=Scope.EVERYONE)

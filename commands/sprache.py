@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, Texts
-from bot.registry import Command, Permission
+from bot.registry import Command, Scope
 
 ALIASES = {
     "de": "de",
@@ -26,6 +26,4 @@ async def sprache(ctx: Context) -> None:
     await ctx.reply(ctx.text("core.language_set"))
 
 
-COMMAND = Command(
-    name="language", german="sprache", handler=sprache, permission=Permission.MODERATOR
-)
+COMMAND = Command(name="language", german="sprache", handler=sprache, scope=Scope.ROOM)

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.i18n import Message
-from bot.matrix import SendFailed, txn_id
-from bot.registry import Command, Job
+from bot.matrix import HomeserverUnavailable, SendFailed, txn_id
+from bot.registry import Command, Job, Scope, SubScope
 from bot.tandem import (
     HISTORY_ROUNDS,
     STARTERS_FILE,
@@ -113,10 +113,7 @@ async def tandem(ctx: Context) -> None:
     if parsed.action == "help":
         await ctx.reply(render_usage(ctx.t, ctx.prefix))
         return
-    if parsed.action == "round":
-        if not ctx.is_team:
-            await ctx.reply(ctx.text("austausch.tandem.err.team_only"))
-            return
+    if parsed.action == "round":  # organisation scope, checked by the core
         report = await run_round(app, now, f"manual:{ctx.incoming.event_id}", wait=False)
         await ctx.reply(report)
         return
@@ -148,11 +145,18 @@ async def tandem(ctx: Context) -> None:
 # ---------------------------------------------------------------------------------- rounds
 
 
-def shared_room_pairs(app: Impulsbot, people: set[str]) -> set[frozenset[str]]:
-    """Pairs of participants who already share a room with each other (and the bot)."""
+async def shared_room_pairs(app: Impulsbot, people: set[str]) -> set[frozenset[str]]:
+    """Pairs of participants who already share a room with each other (and the bot).
+
+    Members come from the homeserver: nio's lazy-loaded view misses quiet members.
+    """
     pairs: set[frozenset[str]] = set()
-    for room in app.shell.client.rooms.values():
-        present = sorted(people.intersection(room.users))
+    for room_id in list(app.shell.client.rooms):
+        try:
+            joined = (await app.private.members(room_id)).joined
+        except HomeserverUnavailable:
+            continue  # a missing hint only risks a repeat pairing, never a wrong disclosure
+        present = sorted(people.intersection(joined))
         pairs.update(frozenset(p) for p in itertools.combinations(present, 2))
     return pairs
 
@@ -173,7 +177,7 @@ async def run_round(
         ids = {p.user_id for p in participants}
         history = [groups_to_round(r) for r in await app.store.tandem_history(HISTORY_ROUNDS)]
         groups = pair_participants(
-            participants, shared_room_pairs(app, ids), history, _seed(round_key)
+            participants, await shared_room_pairs(app, ids), history, _seed(round_key)
         )
         round_id = await app.store.create_tandem_round(
             round_key, now.isoformat(), [list(g) for g in groups], HISTORY_ROUNDS
@@ -275,6 +279,8 @@ COMMAND = Command(
     name="tandem",
     german="tandem",
     handler=tandem,
+    scope=Scope.PERSONAL,
+    subscopes=(SubScope(Scope.ORGANISATION, "runde", "round"),),
     jobs=(Job(JOB_EVERY_S, scheduled_round),),
     setup=setup,
 )

@@ -39,7 +39,7 @@ from bot.polls import (
     parse_poll_command,
 )
 from bot.privacy import default_key_file, resolve_pseudonym_key
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope
 from bot.store.polls import NewPoll, PollRecord
 
 if TYPE_CHECKING:
@@ -215,6 +215,7 @@ COMMAND = Command(
     name="poll",
     german="umfrage",
     handler=umfrage,
+    scope=Scope.EVERYONE,  # ending a poll: its creator or power in this room, checked per poll
     listener=on_event,
     jobs=(
         Job(CLOSE_CHECK_SECONDS, close_due_polls),

@@ -6,7 +6,7 @@ from bot.context import Context
 from bot.i18n import join
 from bot.personal_data import collect, erase
 from bot.privacy import count_entries, describe_counts
-from bot.registry import Command
+from bot.registry import Command, Scope
 
 CONFIRM_WORDS = frozenset({"bestätigen", "bestaetigen", "bestatigen", "confirm", "ja", "yes"})
 CONFIRM_WINDOW_MS = 5 * 60 * 1000
@@ -52,6 +52,7 @@ async def confirm(ctx: Context) -> None:
         await ctx.reply(ctx.text("feedback.forget.expired"))
         return
     counts = await erase(store, ctx.sender)
+    ctx.app.private.forget_user(ctx.sender)  # the in-memory mirror of the DM record
     await store.set_value(done_key, "1")
     times = ctx.app.features.get("feedback.anonymous_times", {})
     for key in [k for k in times if k[0] == ctx.sender]:
@@ -72,4 +73,4 @@ def _pending(ctx: Context) -> dict[str, int]:
     return pending
 
 
-COMMAND = Command(name="forget", german="vergessen", handler=vergessen)
+COMMAND = Command(name="forget", german="vergessen", handler=vergessen, scope=Scope.PERSONAL)

@@ -22,7 +22,7 @@ from bot.i18n import Message, Texts, join
 from bot.matrix import SendFailed, txn_id
 from bot.pollkit.live import record_start
 from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
-from bot.registry import Command, Job
+from bot.registry import Command, Job, Scope, SubScope
 from bot.wol import (
     Circle,
     CircleEnded,
@@ -70,10 +70,7 @@ async def wol(ctx: Context) -> None:
     elif parsed.action == "list":
         seekers = seekers_from(await store.wol_seekers())
         await ctx.reply(render_seekers(seekers, ctx.t, ctx.prefix))
-    elif parsed.action == "form":
-        if not ctx.is_moderator:
-            await ctx.reply(ctx.text("austausch.wol.err.moderators_only"))
-            return
+    elif parsed.action == "form":  # organisation scope, checked by the core
         formed = await form(ctx.app, ctx.incoming.event_id, ctx.now, parsed, ctx.t, wait=False)
         await ctx.reply(formed)
     else:
@@ -238,5 +235,7 @@ COMMAND = Command(
     name="wol",
     german="wol",
     handler=wol,
+    scope=Scope.PERSONAL,
+    subscopes=(SubScope(Scope.ORGANISATION, "bilden", "form"),),
     jobs=(Job(JOB_EVERY_S, send_reminders),),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.insights import wish_stems
 from bot.privacy import remove_anonymous_flag
-from bot.registry import Command
+from bot.registry import Command, Scope
 from bot.store.feedback import FeedbackRecord
 from commands.feedback import anonymous_times, refuse_anonymous_in_room
 
@@ -68,4 +68,4 @@ async def wunsch(ctx: Context) -> None:
     await wish(ctx, ctx.args)
 
 
-COMMAND = Command(name="wish", german="wunsch", handler=wunsch)
+COMMAND = Command(name="wish", german="wunsch", handler=wunsch, scope=Scope.EVERYONE)

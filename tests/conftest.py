@@ -133,10 +133,22 @@ async def make_user(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[User
         await user.close()
 
 
-async def room_with_bot(user: DevUser, bot: RunningBot, encrypted: bool) -> str:
-    """A room created by ``user`` with the bot in it, after the bot's greeting."""
+async def room_with_bot(
+    user: DevUser, bot: RunningBot, encrypted: bool, *, direct: bool = True
+) -> str:
+    """A room created by ``user`` with the bot in it, after the bot's greeting.
+
+    By default opened the way Element opens a direct chat (``is_direct``, preset
+    ``trusted_private_chat``: both at power level 100); ``direct=False`` makes it an ordinary
+    private room, which the bot never treats as a direct chat.
+    """
     from bot.devclient import body_of
 
-    room_id = await user.create_room(invite=[bot.user_id], encrypted=encrypted)
+    room_id = await user.create_room(
+        invite=[bot.user_id],
+        encrypted=encrypted,
+        direct=direct,
+        preset="trusted_private_chat" if direct else "private_chat",
+    )
     await user.wait_for(room_id, lambda e: e.sender == bot.user_id and "Impulsbot" in body_of(e))
     return room_id

@@ -93,9 +93,12 @@ async def test_reload_keeps_old_catalogue_on_errors_and_needs_a_moderator(
     make_bot: BotFactory, make_user: UserFactory, tmp_path: Path
 ) -> None:
     content = copy_content(tmp_path)
-    bot = await make_bot(content={"directory": str(content)})
     owner = await make_user("owner")
     guest = await make_user("guest")
+    # Reloading changes content for everyone: organisation scope, configured moderators only.
+    bot = await make_bot(
+        content={"directory": str(content)}, access={"moderators": [owner.user_id]}
+    )
     room = await room_with_bot(owner, bot, encrypted=False)
     await owner.client.room_invite(room, guest.user_id)
     await guest.join(room)

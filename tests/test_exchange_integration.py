@@ -257,8 +257,12 @@ async def test_tandem_round_opens_encrypted_rooms(
 async def test_wol_circle_forming_reminder_and_retro(
     make_bot: BotFactory, make_user: UserFactory
 ) -> None:
-    bot = await make_bot(wol={"guides": {"weeks": {1: "https://workingoutloud.com/de/"}}})
     mod = await make_user("mod")
+    # Forming circles invites people into new rooms: organisation scope, configured moderators.
+    bot = await make_bot(
+        wol={"guides": {"weeks": {1: "https://workingoutloud.com/de/"}}},
+        access={"moderators": [mod.user_id]},
+    )
     people = [await make_user(f"wol{i}") for i in range(3)]
     room = await room_with_bot(mod, bot, encrypted=False)
     await join(mod, room, *people)
@@ -268,7 +272,7 @@ async def test_wol_circle_forming_reminder_and_retro(
     seekers = await people[0].ask(room, "!wol suche")
     assert all(p.user_id in body_of(seekers) for p in people)
     refused = await people[0].ask(room, "!wol bilden")
-    assert "Moderation" in body_of(refused)
+    assert "in der Konfiguration eingetragen" in body_of(refused)
     formed = await mod.ask(room, "!wol bilden Di 14:00", timeout=60)
     assert "1 Circle" in body_of(formed)
 

@@ -212,7 +212,7 @@ async def test_export_upload_for_team_in_dm_and_refusals(
 
     group = await group_with_bot(carla, bob, bot, encrypted)
     in_room = await carla.ask(group, "!export feedback")
-    assert "Direktnachricht" in body_of(in_room)
+    assert "Direktchat" in body_of(in_room)
     assert not carla.find(group, file_from(bot.user_id))
 
 

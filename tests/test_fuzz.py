@@ -31,6 +31,7 @@ from nio.events import Event
 from bot import leancoffee, parsing, polls, privacy, schedule, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.matrix import Members
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -210,10 +211,14 @@ class FakeShell:
     async def raw_request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return 404, {"errcode": "M_NOT_FOUND"}
 
-    async def create_direct_room(self, user_id: str) -> str:
+    async def create_direct_room(self, user_id: str, alias_localpart: str) -> str:
         room_id = f"!dm-{user_id}"
         self.client.rooms[room_id] = _room(room_id, [user_id])
         return room_id
+
+    async def room_members(self, room_id: str) -> Members:
+        room = self.client.rooms.get(room_id)
+        return Members(frozenset(room.users if room else ()), frozenset())
 
     async def create_room(self, name: str, invite: list[str], topic: str = "") -> str:
         room_id = f"!created{next(self._ids)}"

@@ -245,7 +245,7 @@ async def test_refusals(make_bot: BotFactory, make_user: UserFactory, chromium: 
     await outsider.wait_until(lambda: room in outsider.client.rooms, timeout=30)
     await team.wait_until(lambda: team.client.rooms[room].member_count >= 3, timeout=30)
     refusal = await outsider.ask(room, "!dashboard", timeout=60)
-    assert "vorbehalten" in body_of(refusal) and "token" not in body_of(refusal)
+    assert "in der Konfiguration" in body_of(refusal) and "token" not in body_of(refusal)
 
     page = await new_page(chromium)
     response = await page.goto(base + "/rueckmeldungen")  # no session

@@ -313,7 +313,7 @@ async def end_poll(
     ended = await app.store.get_poll(pending.id)
     assert ended is not None
     result = await current_result(app, ended)
-    summary = join([texts(_T + "end_fallback"), results_message(app, ended, result, texts)])
+    summary = join([texts(_T + "end_fallback"), await results_message(app, ended, result, texts)])
     content = {**message_content(summary), "msgtype": "m.notice"}
     if ended.start_event_id is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": ended.start_event_id}}

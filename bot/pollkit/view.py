@@ -20,13 +20,11 @@ _T = "umfrage."
 LATE_END_MS = 60_000  # an end this much after --dauer is reported as late
 
 
-def member_count(app: Impulsbot, room_id: str) -> int | None:
-    """Joined members without the bot, for the turnout line; None when unknown."""
-    room = app.shell.client.rooms.get(room_id)
-    if room is None:
-        return None
-    count = room.joined_count - 1
-    return count if count > 0 else None
+async def member_count(app: Impulsbot, room_id: str) -> int | None:
+    """Joined members without the bot (homeserver truth, never the lazy-loaded local view), for
+    the turnout line; None when unknown."""
+    count = await app.private.joined_count(room_id)
+    return count if count else None
 
 
 async def current_result(app: Impulsbot, record: PollRecord) -> PollResult:
@@ -53,7 +51,7 @@ async def current_tally(app: Impulsbot, record: PollRecord) -> Tally:
     return (await current_result(app, record)).combined
 
 
-def results_message(app: Impulsbot, record: PollRecord, result: Any, texts: Texts) -> Message:
+async def results_message(app: Impulsbot, record: PollRecord, result: Any, texts: Texts) -> Message:
     """``result``: a :class:`PollResult` (or a plain :class:`Tally` from older callers)."""
     if isinstance(result, Tally):
         result = PollResult.element_only(result)
@@ -61,7 +59,7 @@ def results_message(app: Impulsbot, record: PollRecord, result: Any, texts: Text
         record.poll,
         result.element,
         ended=record.is_closed,
-        member_count=member_count(app, record.room_id),
+        member_count=await member_count(app, record.room_id),
         min_anonymous_group=app.config.polls.min_anonymous_group,
         number=record.id,
         lang=texts.lang,

@@ -8,6 +8,7 @@ from bot.store.impulses import ImpulseStore
 from bot.store.insights import InsightsStore
 from bot.store.invites import InviteStore
 from bot.store.polls import PollStore
+from bot.store.private import PrivateStore
 from bot.store.web import WebStore
 
 
@@ -20,6 +21,7 @@ class Store(
     ExchangeStore,
     InviteStore,
     WebStore,
+    PrivateStore,
     StoreBase,
 ):
     """All queries of the bot, on one aiosqlite connection."""

@@ -57,16 +57,6 @@ class CoreStore(StoreBase):
     async def forget_room(self, room_id: str) -> None:
         await self.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
 
-    # Data-protection hooks: the only personal datum of the core is the user's DM room.
-
-    async def personal_data_core(self, user_id: str) -> dict[str, list[dict[str, str]]]:
-        room_id = await self.get_value(f"dm:{user_id}")
-        return {"direct_chat": [{"room_id": room_id}]} if room_id else {}
-
-    async def forget_user_core(self, user_id: str) -> dict[str, int]:
-        cursor = await self.execute("DELETE FROM kv WHERE key = ?", (f"dm:{user_id}",))
-        return {"direct_chat": cursor.rowcount} if cursor.rowcount else {}
-
 
 # --- declared personal data (bot/personal_data.py) ----------------------------------------------
 
@@ -84,17 +74,14 @@ async def _purge_handled(store: CoreStore, expiry: Expiry) -> int:
 
 PERSONAL_DATA = (
     Category(
-        name="direct_chat",
+        name="room_settings",
         tables={"kv": ("key", "value")},
-        purpose="Zuordnung Matrix-ID → Direktchat (für Antworten per Direktnachricht), "
-        "Raumnamen für Exporte, Spracheinstellung je Raum und technische Merker.",
-        link="direct",
+        purpose="Raumnamen für Exporte, Spracheinstellung je Raum und technische Merker.",
+        link="none",
         legal_basis=LEGAL_BASIS_TASK,
         recipients=NOBODY,
-        export=CoreStore.personal_data_core,
-        erase=CoreStore.forget_user_core,
-        access_note="Die Direktchat-Zuordnung löscht `!vergessen`; Raumnamen und Sprache gelten "
-        "für Räume, nicht für Personen, und bleiben, solange der Bot im Raum ist.",
+        access_note="Gelten für Räume, nicht für Personen, und bleiben, solange der Bot im Raum "
+        "ist.",
     ),
     Category(
         name="handled_events",

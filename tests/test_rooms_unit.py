@@ -1,0 +1,67 @@
+"""Scopes of every command (issue 13): declared, resolved per sub-command, explained in German."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import Texts
+from bot.registry import Command, Scope, discover
+
+
+def test_every_command_declares_a_scope() -> None:
+    missing = [c.name for c in discover() if c.scope is None]
+    assert not missing, f"commands without a declared scope: {missing}"
+
+
+def test_a_command_without_scope_is_caught() -> None:
+    async def handler(ctx: object) -> None:
+        return None
+
+    undeclared = Command("x", "x", handler)
+    assert undeclared.scope_for("") is None  # the core refuses None (fail closed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "scope"),
+    [
+        ("angebot neu-laden", Scope.ORGANISATION),
+        ("angebot NEULADEN", Scope.ORGANISATION),
+        ("angebot beteiligung", Scope.EVERYONE),
+        ("angebot lücken 30", Scope.TEAM),
+        ("angebot luecken", Scope.TEAM),
+        ("wol bilden", Scope.ORGANISATION),
+        ("wol mitmachen", Scope.PERSONAL),
+        ("tandem runde", Scope.ORGANISATION),
+        ("tandem an", Scope.PERSONAL),
+        ("impuls abonnieren werktags 9:00", Scope.ROOM),
+        ("impuls", Scope.EVERYONE),
+        ("export feedback", Scope.TEAM),
+        ("sprache en", Scope.ROOM),
+        ("feedback übersicht", Scope.TEAM),
+        ("feedback Übersicht", Scope.TEAM),
+        ("feedback Die Übersicht fehlt", Scope.EVERYONE),
+        ("meine-daten", Scope.PERSONAL),
+        ("vergessen", Scope.PERSONAL),
+        ("hilfe", Scope.EVERYONE),
+    ],
+)
+def test_sub_commands_resolve_to_their_scope(typed: str, scope: Scope) -> None:
+    name, _, args = typed.partition(" ")
+    command = discover().find(name)
+    assert command is not None
+    assert command.scope_for(args) is scope
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_scope_is_explained_and_refused_with_how_to_get_it(lang: str) -> None:
+    texts = Texts(lang)
+    for scope in Scope:
+        assert texts(f"rooms.help_scope.{scope.value}", prefix="!").plain
+        assert texts(f"rooms.help_section.{scope.value}", prefix="!").plain
+    for key in ("organisation", "team"):
+        refusal = texts(f"rooms.refused.{key}", prefix="!", name="wol bilden").plain
+        assert ("Konfiguration" if lang == "de" else "configuration") in refusal
+    if lang == "de":
+        for key in ("organisation", "team"):
+            refusal = texts(f"rooms.refused.{key}", prefix="!", name="x").plain
+            assert "in der Konfiguration eingetragen" in refusal
