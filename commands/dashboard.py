@@ -16,7 +16,7 @@ from bot.web.auth import issue_login_link
 async def dashboard(ctx: Context) -> None:
     server = ctx.app.web
     if server is None:
-        await ctx.reply(ctx.text("web.chat.off"))
+        await ctx.reply(ctx.text("web.chat.disabled"))
         return
     url = await issue_login_link(ctx.app, server.base_url, ctx.sender)
     await ctx.send_direct(ctx.text("web.chat.link", url=url))
