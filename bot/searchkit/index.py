@@ -193,7 +193,8 @@ class SearchIndex:
         Coverage is the idf-weighted share of the units an offering matches (from the postings,
         with compound parts anywhere in its text rather than close together). A compound the
         catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
-        Stadtteil, Arbeit). Ties go to the offering matching more in its title and topics."""
+        Stadtteil, Arbeit), provided it has the first part. Ties go to the offering matching more
+        in its title and topics."""
         size = len(self._entries)
         scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
         for unit, node in zip(units, nodes, strict=True):
@@ -204,8 +205,11 @@ class SearchIndex:
             found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
             share: Counter[int] = Counter()
+            # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
+            # offering lacking it shares only the generic rest, which is no partial match.
+            head = self._docs(parts[0], self._postings) - found if parts else set()
             for part in parts:
-                share.update(self._docs(part, self._postings) - found)
+                share.update((self._docs(part, self._postings) - found) & head)
             scoring.append((weight, found, share, len(parts), node))
         total_weight = sum(s[0] for s in scoring)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
