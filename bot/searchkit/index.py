@@ -56,7 +56,6 @@ from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
-_CANDIDATES = 50  # offerings examined for coverage when none matches every word
 _PROSE = ("titel", "anbieter", "beschreibung")
 _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 # Fields that rank partial matches of equal coverage: the title as written, then title compounds
@@ -207,9 +206,9 @@ class SearchIndex:
             share: Counter[int] = Counter()
             # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
             # offering lacking it shares only the generic rest, which is no partial match.
-            head = self._docs(parts[0], self._postings) - found if parts else set()
-            for part in parts:
-                share.update((self._docs(part, self._postings) - found) & head)
+            part_docs = [self._docs(part, self._postings) - found for part in parts]
+            for docs in part_docs:
+                share.update(docs & part_docs[0])
             scoring.append((weight, found, share, len(parts), node))
         total_weight = sum(s[0] for s in scoring)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
