@@ -17,7 +17,7 @@ from bot.search import SearchIndex
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 # Measured on the tuning set (see bench/RESULTS.md); floors a little below, so a regression fails.
-FLOORS = {"ndcg5": 0.74, "mrr": 0.9, "hit3": 0.93, "nofit_precision": 0.95}
+FLOORS = {"ndcg5": 0.8, "mrr": 0.9, "hit3": 0.93, "nofit_precision": 0.95}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,17 @@ def test_one_common_word_gives_no_63_hits(index: SearchIndex) -> None:
     assert not result.nothing_fits
     assert result.hits[0].entry.id == "kgst-onboarding"
     assert 1 <= result.total <= 5
+
+
+def test_few_full_matches_are_followed_by_close_ones(index: SearchIndex) -> None:
+    # Only difu-dialoge has both words; the UBA peer-learning on Klimaanpassung follows it.
+    assert listed(index, "Klimaanpassung in Städten")[:2] == [
+        "difu-dialoge",
+        "uba-kommunen-vernetzen",
+    ]
+    second = index.search("Klimaanpassung in Städten", offset=1, limit=1)
+    assert [h.entry.id for h in second.hits] == ["uba-kommunen-vernetzen"] and second.total == 2
+    assert "kgst-onboarding-bielefeld" in listed(index, "Onboarding neue Mitarbeitende")
 
 
 def test_words_found_nowhere_give_nothing_fits(index: SearchIndex) -> None:

@@ -55,6 +55,7 @@ from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
+_FEW = 3  # below this many full matches, offerings matching most of the query follow them
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _PROSE = ("titel", "anbieter", "beschreibung")
 _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
@@ -153,9 +154,20 @@ class SearchIndex:
         base = replace(base, suggestion=suggestion)
         nodes = [self._node(u) for u in units]
         rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
-        if total:
+        if total >= _FEW or (total and len(nodes) == 1):
             return replace(base, hits=self._hits(rows), total=total)
-        return self._partial(base, units, nodes, row_filter, offset, limit)
+        partial = self._partial(base, units, nodes, row_filter, 0, offset + limit)
+        if not total:
+            return replace(partial, hits=partial.hits[offset:]) if offset else partial
+        # Very few offerings match every word: those first, then the ones matching most words
+        # (every full match is among the partial ones: it covers the whole query).
+        if offset:
+            rows, _ = self._store.search(to_fts(_and(nodes)), row_filter, 0, _FEW)
+        full = self._hits(rows)
+        seen = {hit.entry.id for hit in full}
+        more = () if partial.nothing_fits else partial.hits
+        hits = (*full, *(h for h in more if h.entry.id not in seen))
+        return replace(base, hits=hits[offset : offset + limit], total=max(total, partial.total))
 
     def _node(self, unit: Unit) -> Node:
         """The unit's expression; the provider field only for a word naming a provider."""
