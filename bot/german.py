@@ -53,7 +53,7 @@ QUERY_FILLERS: frozenset[str] = _word_set(
     """
     angebot angebote angeboten gibt suche suchen sucht brauche brauchen benoetige finde finden
     moechte moechten bitte hallo irgendwas unseren unserem unserer meinen meinem meiner eigene
-    eigenen besser bessere gute guten etwas mal
+    eigenen besser bessere gute guten etwas mal mehr tun
     """
 )
 

@@ -17,7 +17,7 @@ from bot.search import SearchIndex
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 # Measured on the tuning set (see bench/RESULTS.md); floors a little below, so a regression fails.
-FLOORS = {"ndcg5": 0.78, "mrr": 0.88, "hit3": 0.88, "nofit_precision": 0.90}
+FLOORS = {"ndcg5": 0.8, "mrr": 0.9, "hit3": 0.93, "nofit_precision": 0.95}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,32 @@ def test_tuning_set_floors(index: SearchIndex) -> None:
 
 
 def test_one_common_word_gives_no_63_hits(index: SearchIndex) -> None:
+    # The catalogue has an onboarding offering now: it leads, and "neue" alone pulls in nothing.
     result = index.search("Onboarding neue Mitarbeitende")
-    assert result.nothing_fits and len(result.hits) <= 3 and result.total <= 3
+    assert not result.nothing_fits
+    assert result.hits[0].entry.id == "kgst-onboarding"
+    assert 1 <= result.total <= 5
+
+
+def test_few_full_matches_are_followed_by_close_ones(index: SearchIndex) -> None:
+    # Only difu-dialoge has both words; the UBA peer-learning on Klimaanpassung follows it.
+    assert listed(index, "Klimaanpassung in Städten")[:2] == [
+        "difu-dialoge",
+        "uba-kommunen-vernetzen",
+    ]
+    second = index.search("Klimaanpassung in Städten", offset=1, limit=1)
+    assert [h.entry.id for h in second.hits] == ["uba-kommunen-vernetzen"] and second.total == 2
+    assert "kgst-onboarding-bielefeld" in listed(index, "Onboarding neue Mitarbeitende")
+
+
+def test_words_found_nowhere_give_nothing_fits(index: SearchIndex) -> None:
+    result = index.search("Friedhofsgebühren kalkulieren")
+    assert result.nothing_fits and len(result.hits) <= 3
+
+
+def test_compound_part_in_a_provider_name_finds_the_fitting_offering(index: SearchIndex) -> None:
+    found = listed(index, "Seniorenbeteiligung")
+    assert found[:1] == ["lbe-bayern-seniorenvertretungen"]
 
 
 def test_compound_part_in_a_provider_name_does_not_match(index: SearchIndex) -> None:
@@ -61,7 +85,10 @@ def test_singular_and_plural_find_the_same(index: SearchIndex) -> None:
 
 
 def test_funding_finds_the_funding_programmes(index: SearchIndex) -> None:
-    assert "allianz-fuer-beteiligung" in listed(index, "Fördermittel")[:3]
+    funding = {"foerdermittel", "foerderprogramme"}
+    found = [h.entry for h in index.search("Fördermittel").hits]
+    assert len(found) >= 5
+    assert all(funding & set(e.themen) for e in found[:5]), [e.id for e in found[:5]]
 
 
 def test_typos_find_results_at_once(index: SearchIndex) -> None:

@@ -55,8 +55,8 @@ from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
+_FEW = 3  # below this many full matches, offerings matching most of the query follow them
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
-_CANDIDATES = 50  # offerings examined for coverage when none matches every word
 _PROSE = ("titel", "anbieter", "beschreibung")
 _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 # Fields that rank partial matches of equal coverage: the title as written, then title compounds
@@ -154,9 +154,20 @@ class SearchIndex:
         base = replace(base, suggestion=suggestion)
         nodes = [self._node(u) for u in units]
         rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
-        if total:
+        if total >= _FEW or (total and len(nodes) == 1):
             return replace(base, hits=self._hits(rows), total=total)
-        return self._partial(base, units, nodes, row_filter, offset, limit)
+        partial = self._partial(base, units, nodes, row_filter, 0, offset + limit)
+        if not total:
+            return replace(partial, hits=partial.hits[offset:]) if offset else partial
+        # Very few offerings match every word: those first, then the ones matching most words
+        # (every full match is among the partial ones: it covers the whole query).
+        if offset:
+            rows, _ = self._store.search(to_fts(_and(nodes)), row_filter, 0, _FEW)
+        full = self._hits(rows)
+        seen = {hit.entry.id for hit in full}
+        more = () if partial.nothing_fits else partial.hits
+        hits = (*full, *(h for h in more if h.entry.id not in seen))
+        return replace(base, hits=hits[offset : offset + limit], total=max(total, partial.total))
 
     def _node(self, unit: Unit) -> Node:
         """The unit's expression; the provider field only for a word naming a provider."""
@@ -193,7 +204,8 @@ class SearchIndex:
         Coverage is the idf-weighted share of the units an offering matches (from the postings,
         with compound parts anywhere in its text rather than close together). A compound the
         catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
-        Stadtteil, Arbeit). Ties go to the offering matching more in its title and topics."""
+        Stadtteil, Arbeit), provided it has the first part. Ties go to the offering matching more
+        in its title and topics."""
         size = len(self._entries)
         scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
         for unit, node in zip(units, nodes, strict=True):
@@ -204,8 +216,11 @@ class SearchIndex:
             found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
             share: Counter[int] = Counter()
-            for part in parts:
-                share.update(self._docs(part, self._postings) - found)
+            # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
+            # offering lacking it shares only the generic rest, which is no partial match.
+            part_docs = [self._docs(part, self._postings) - found for part in parts]
+            for docs in part_docs:
+                share.update(docs & part_docs[0])
             scoring.append((weight, found, share, len(parts), node))
         total_weight = sum(s[0] for s in scoring)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
