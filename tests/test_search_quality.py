@@ -1,8 +1,9 @@
 """Search quality on the shipped catalogue (content/): the query table of issue 15, and floors
 on the tuning set tests/search_tuning.yaml (scored like bench/bench_relevance.py does).
 
-The held-out evaluation set (tests/search_eval.yaml) gets its own floors at merge; the engine is
-never tuned on it.
+The held-out evaluation set (tests/search_eval.yaml, written by someone who did not build the
+engine) only gets regression floors, set once after the engine work ended; the engine is never
+tuned on it. Its honest figures stay below the issue's 95 % targets (see the closing note).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from bot.search import SearchIndex
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 # Measured on the tuning set (see bench/RESULTS.md); floors a little below, so a regression fails.
 FLOORS = {"ndcg5": 0.8, "mrr": 0.9, "hit3": 0.93, "nofit_precision": 0.95}
+# Held-out set, measured once on 2026-12-02 (nDCG@5 0.714, MRR 0.816, hit@3 0.846, nothing-fits
+# 0.935); a little below, so a regression fails.
+EVAL = Path(__file__).resolve().parent / "search_eval.yaml"
+EVAL_FLOORS = {"ndcg5": 0.69, "mrr": 0.79, "hit3": 0.82, "nofit_precision": 0.9}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +42,12 @@ def test_tuning_set_floors(index: SearchIndex) -> None:
     print("\n".join(misses))
     for metric, floor in FLOORS.items():
         assert figures["all"][metric] >= floor, (metric, figures["all"], misses)
+
+
+def test_held_out_evaluation_floors(index: SearchIndex) -> None:
+    figures, _ = evaluate(index, load_cases(EVAL))
+    for metric, floor in EVAL_FLOORS.items():
+        assert figures["all"][metric] >= floor, (metric, figures["all"])
 
 
 def test_one_common_word_gives_no_63_hits(index: SearchIndex) -> None:
