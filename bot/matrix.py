@@ -283,6 +283,10 @@ class MatrixShell:
                 if self.stopping.is_set():
                     return
                 raise
+            except (aiohttp.ClientError, OSError) as exc:
+                # nio gives up after REQUEST_TIMEOUTS tries: a homeserver that is down (a restart,
+                # an outage) is waited for here, never the end of the bot.
+                response = exc
             if not isinstance(response, SyncResponse):
                 log.warning("sync failed (%s); retrying in %.0f s", _describe(response), backoff)
                 if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
@@ -331,9 +335,12 @@ class MatrixShell:
         events: list[Any] = []
         start = prev_batch
         while len(events) < MAX_GAP_EVENTS:
-            response = await self.client.room_messages(
-                room_id, start=start, end=self.since, limit=GAP_PAGE
-            )
+            try:
+                response = await self.client.room_messages(
+                    room_id, start=start, end=self.since, limit=GAP_PAGE
+                )
+            except (aiohttp.ClientError, OSError) as exc:  # homeserver gone while paging
+                response = exc
             if not isinstance(response, RoomMessagesResponse):
                 # Raised, not skipped: the caller keeps the sync token so the gap is retried.
                 raise GapNotFilled(f"{room_id}: {_describe(response)}")
@@ -587,8 +594,12 @@ class MatrixShell:
                 )
             except (SendRetryError, OlmUnverifiedDeviceError, LocalProtocolError) as exc:
                 response = exc
-            except TimeoutError as exc:  # a homeserver that hangs: the deadline is total
-                raise SendFailed(f"sending to {room_id} timed out") from exc
+            except (aiohttp.ClientError, OSError) as exc:  # OSError includes TimeoutError
+                if time.monotonic() >= deadline:  # a homeserver that hangs: the deadline is total
+                    raise SendFailed(f"sending to {room_id} timed out") from exc
+                # nio gives up after REQUEST_TIMEOUTS tries; a homeserver that is down for a
+                # while is retried here, under the same transaction ID, until the deadline.
+                response = exc
             if isinstance(response, RoomSendResponse):
                 return response.event_id
             if _status(response) == 413:
@@ -784,7 +795,8 @@ def _decided(device: OlmDevice) -> bool:
 
 async def crypto_housekeeping(client: AsyncClient) -> None:
     """What every E2E client does after a sync: send queued to-device messages, keep keys fresh."""
-    with contextlib.suppress(LocalProtocolError):
+    # A homeserver that drops away here is retried after the next sync.
+    with contextlib.suppress(LocalProtocolError, aiohttp.ClientError, OSError):
         await client.send_to_device_messages()
         if client.should_upload_keys:
             await client.keys_upload()
@@ -799,7 +811,9 @@ def _status(response: object) -> int | None:
 
 
 def _is_transient(response: object) -> bool:
-    if isinstance(response, (SendRetryError, OlmUnverifiedDeviceError)):
+    if isinstance(
+        response, (SendRetryError, OlmUnverifiedDeviceError, aiohttp.ClientError, OSError)
+    ):
         return True
     if isinstance(response, LocalProtocolError):
         return False

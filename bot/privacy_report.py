@@ -81,17 +81,29 @@ def render_markdown(config: Config) -> str:
 
 
 def _html_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    body = "".join(
+        f'<tr><th scope="row">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>' for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
 def render_html(config: Config) -> str:
     """A self-contained HTML page (every value escaped)."""
+    return "\n".join(
+        [
+            '<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">',
+            f"<title>{html.escape(TITLE)}</title></head><body>",
+            f"<h1>{html.escape(TITLE)}</h1>",
+            render_html_fragment(config),
+            "</body></html>\n",
+        ]
+    )
+
+
+def render_html_fragment(config: Config) -> str:
+    """The record's sections, headings from ``h2`` down (the dashboard page has its own ``h1``)."""
     texts = Texts("de")
     parts = [
-        '<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">',
-        f"<title>{html.escape(TITLE)}</title></head><body>",
-        f"<h1>{html.escape(TITLE)}</h1>",
         "<h2>Allgemeine Angaben</h2>",
         _html_table(_general(config)),
         "<h2>Kategorien personenbezogener Daten</h2>",
@@ -101,5 +113,5 @@ def render_html(config: Config) -> str:
         parts.append(_html_table(_rows(category, config)))
     parts.append("<h2>Technische und organisatorische Maßnahmen (Art. 32 DSGVO)</h2><ul>")
     parts += [f"<li>{html.escape(measure)}</li>" for measure in MEASURES]
-    parts.append("</ul></body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append("</ul>")
+    return "\n".join(parts)

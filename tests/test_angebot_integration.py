@@ -84,7 +84,7 @@ async def test_more_is_per_user_and_explains_itself_without_search(
     nothing = await guest.ask(room, "!angebot Drohnen")
     assert "passt leider kein Angebot" in body_of(nothing)
     assert "!angebot wunsch" in body_of(nothing)
-    related = await guest.ask(room, "!angebot Onboarding neue Mitarbeitende")
+    related = await guest.ask(room, "!angebot Nachbarschaftsfest organisieren")
     assert "Entfernt verwandt" in body_of(related)
     assert body_of(related).count("!angebot wunsch") == 1  # the hint once, not twice
 

@@ -356,10 +356,11 @@ async def test_wol_retro_poll_is_counted_like_any_other(
 ) -> None:
     from tests.test_exchange_integration import from_bot, join
 
-    bot = await make_bot()
     mod = await make_user("mod")
+    # Forming circles is organisation-wide: only configured moderators may do it.
+    bot = await make_bot(access={"moderators": [mod.user_id]})
     people = [await make_user(f"wol{i}") for i in range(3)]
-    room = await room_with_bot(mod, bot, encrypted=False)
+    room = await room_with_bot(mod, bot, encrypted=False, direct=False)
     await join(mod, room, *people)
     for i, person in enumerate(people):
         await person.ask(room, f"!wol an Amt {i}")

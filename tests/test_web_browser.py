@@ -133,10 +133,16 @@ async def answered(user: DevUser, room_id: str, body: str, bot_id: str) -> None:
 
 
 async def chat_number(user: DevUser, room_id: str, command: str, pattern: str) -> str:
-    reply = await user.ask(room_id, command, timeout=60)
-    match = re.search(pattern, body_of(reply))
-    assert match, body_of(reply)
-    return match.group(1)
+    """The figure as the chat shows it: in the room, or (team overviews) in the direct chat."""
+    before = len(user.events)
+    await user.say(room_id, command)
+
+    def found() -> bool:
+        return any(re.search(pattern, body_of(e)) for _, e in user.events[before:])
+
+    await user.wait_until(found, timeout=60)
+    event = next(e for _, e in user.events[before:] if re.search(pattern, body_of(e)))
+    return re.search(pattern, body_of(event)).group(1)  # type: ignore[union-attr]
 
 
 @PLAIN_AND_ENCRYPTED

@@ -309,9 +309,9 @@ async def gaps_download(request: web.Request) -> web.Response:
 async def privacy(request: web.Request) -> web.Response:
     from markupsafe import Markup
 
-    from bot.privacy_report import render_html
+    from bot.privacy_report import render_html_fragment
 
-    report = await asyncio.to_thread(render_html, _bot(request).config)
+    report = await asyncio.to_thread(render_html_fragment, _bot(request).config)
     return render(request, "privacy.html", report=Markup(report))
 
 
