@@ -63,6 +63,13 @@ class CoreStore(StoreBase):
             (event_id, room_id, int(time.time())),
         )
 
+    async def finish_command(self, event_id: str, room_id: str) -> None:
+        """Handled, and no longer pending, in this order and without a transaction (half the
+        round trips): after a crash between the two the command is still pending but handled,
+        which the retry drops unanswered, exactly like a re-delivered command."""
+        await self.mark_handled(event_id, room_id)
+        await self.execute("DELETE FROM pending_commands WHERE event_id = ?", (event_id,))
+
     async def forget_handled_before(self, unix_seconds: int) -> None:
         await self.execute("DELETE FROM handled_events WHERE handled_at < ?", (unix_seconds,))
 
