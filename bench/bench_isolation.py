@@ -178,6 +178,7 @@ async def measure(pings_per_phase: int = PINGS) -> dict[str, Any]:
                 ("export", during_export),
                 ("hanging_send", during_hang),
             ):
+                figures[f"isolation_ping_{name}_p50_ms"] = round(percentile(values, 0.5), 1)
                 figures[f"isolation_ping_{name}_p95_ms"] = round(percentile(values, 0.95), 1)
             base = percentile(idle, 0.95)
             figures["isolation_ratio_export_p95"] = round(percentile(during_export, 0.95) / base, 2)
