@@ -36,6 +36,7 @@ from bot.store import Store
 PINGS = 20
 CPU_COMMANDS = 40
 EXPORT_ROWS = 100_000
+SEED_PEOPLE = 300
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -110,9 +111,15 @@ async def seed_feedback(database: Path, rows: int) -> None:
     try:
         await store.db.executemany(
             "INSERT INTO feedback (created_at, room_id, kind, reference, rating, text, user_id,"
-            " source_event_id) VALUES (?, ?, 'feedback', NULL, NULL, ?, NULL, ?)",
+            " source_event_id) VALUES (?, ?, 'feedback', NULL, NULL, ?, ?, ?)",
             [
-                (1_790_000_000_000 + n, "!bench:localhost", f"Rückmeldung {n}", f"$seed{n}")
+                (
+                    1_790_000_000_000 + n,
+                    "!bench:localhost",
+                    f"Rückmeldung {n}",
+                    f"@person{n % SEED_PEOPLE}:localhost",  # named: pseudonyms are part of the cost
+                    f"$seed{n}",
+                )
                 for n in range(rows)
             ],
         )
@@ -171,6 +178,7 @@ async def measure(pings_per_phase: int = PINGS) -> dict[str, Any]:
                 ("export", during_export),
                 ("hanging_send", during_hang),
             ):
+                figures[f"isolation_ping_{name}_p50_ms"] = round(percentile(values, 0.5), 1)
                 figures[f"isolation_ping_{name}_p95_ms"] = round(percentile(values, 0.95), 1)
             base = percentile(idle, 0.95)
             figures["isolation_ratio_export_p95"] = round(percentile(during_export, 0.95) / base, 2)

@@ -71,6 +71,7 @@ class Impulsbot:
         self._backlog: defaultdict[str, list[Any]] = defaultdict(list)
         self._workers: dict[str, asyncio.Task[Any]] = {}
         self._retry_at: dict[str, float] = {}
+        self._commands_persisted = 0  # lets the retry loop skip its query while none can wait
         # Feature state, filled by the commands' setup hooks.
         self.features: dict[str, Any] = {}
         self.web: WebServer | None = None  # the team dashboard (bot/web), when configured
@@ -173,11 +174,15 @@ class Impulsbot:
             self.private.invalidate(room_id)
             await self.store.forget_room(room_id)
         began = time.monotonic()
-        joined = list(response.rooms.join.items())
-        timelines = await asyncio.gather(
-            *(self._joined_events(room_id, info) for room_id, info in joined)
-        )
-        batches = dict(zip((room_id for room_id, _ in joined), timelines, strict=True))
+        joined = response.rooms.join
+        batches = {room: self._timeline_events(room, info) for room, info in joined.items()}
+        gappy = [room_id for room_id, info in joined.items() if info.timeline.limited]
+        if gappy:  # rare: most syncs need no task per room
+            older = await asyncio.gather(
+                *(self._fill_gap(room_id, joined[room_id].timeline.prev_batch) for room_id in gappy)
+            )
+            for room_id, events in zip(gappy, older, strict=True):
+                batches[room_id] = events + batches[room_id]
         for room_id, event in self.shell.retry_decryption():
             batches.setdefault(room_id, []).append(event)
         for room_id, events in batches.items():
@@ -193,19 +198,20 @@ class Impulsbot:
             )
         self.ready.set()
 
-    async def _joined_events(self, room_id: str, info: Any) -> list[Any]:
-        timeline = info.timeline
-        events = list(timeline.events)
+    def _timeline_events(self, room_id: str, info: Any) -> list[Any]:
+        events = list(info.timeline.events)
         if any(isinstance(e, RoomMemberEvent) for e in [*info.state, *events]):
             self.private.invalidate(room_id)  # cached homeserver members are stale now
-        if timeline.limited:
-            try:
-                events = await self.shell.fill_gap(room_id, timeline.prev_batch) + events
-            except GapNotFilled as exc:
-                # The sync token stays where it was: the same gap comes back and is retried.
-                log.warning("could not fill a sync gap: %s", exc)
-                self.shell.note_gap_failed()
         return events
+
+    async def _fill_gap(self, room_id: str, prev_batch: str | None) -> list[Any]:
+        try:
+            return await self.shell.fill_gap(room_id, prev_batch)
+        except GapNotFilled as exc:
+            # The sync token stays where it was: the same gap comes back and is retried.
+            log.warning("could not fill a sync gap: %s", exc)
+            self.shell.note_gap_failed()
+            return []
 
     def _wake(self, room_id: str) -> None:
         worker = self._workers.get(room_id)
@@ -226,6 +232,7 @@ class Impulsbot:
             if self._command_of(event) is None or event.sender == self.user_id:
                 continue
             # Already handled ones (a re-delivered batch) are dropped again by the worker.
+            self._commands_persisted += 1
             await self.store.add_pending_command(
                 event.event_id,
                 room_id,
@@ -415,8 +422,15 @@ class Impulsbot:
 
     async def _retry_pending_commands(self) -> None:
         """Commands not answered yet (errors before handling, restarts): retried with backoff."""
+        # Only this loop's own process adds pending commands: once the table was found empty,
+        # it stays empty until the next command is persisted, and needs no query till then.
+        empty_at = -1
         while not self.shell.stopping.is_set():
-            for pending in await self.store.pending_commands():
+            persisted = self._commands_persisted
+            pending_commands = [] if persisted == empty_at else await self.store.pending_commands()
+            if not pending_commands:
+                empty_at = persisted
+            for pending in pending_commands:
                 if pending.event_id in self._in_flight:
                     continue
                 age_s = self.now().timestamp() - pending.ts / 1000

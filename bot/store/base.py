@@ -186,11 +186,10 @@ class StoreBase:
         return await self.db.executemany(sql, [tuple(r) for r in rows])
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        await self._outside_foreign_transaction()
-        async with self.db.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        # One trip to the database thread (execute, fetch and close as three cost three).
         await self._outside_foreign_transaction()
-        async with self.db.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.db.execute_fetchall(sql, tuple(params)))

@@ -97,16 +97,6 @@ class PrivateStore(StoreBase):
             "UPDATE pending_commands SET attempts = attempts + 1 WHERE event_id = ?", (event_id,)
         )
 
-    async def finish_command(self, event_id: str, room_id: str) -> None:
-        """Handled, and no longer pending: one transaction."""
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO handled_events (event_id, room_id, handled_at) "
-                "VALUES (?, ?, ?)",
-                (event_id, room_id, int(time.time())),
-            )
-            await db.execute("DELETE FROM pending_commands WHERE event_id = ?", (event_id,))
-
     async def command_done(self, event_id: str) -> None:
         await self.execute("DELETE FROM pending_commands WHERE event_id = ?", (event_id,))
 
