@@ -222,7 +222,7 @@ setattr(owner, method, die_at_limit)
 from bot.cli import main
 sys.exit(main(["run", "--config", sys.argv[1]]))
 """
-MARK_HANDLED = "bot.store.private:PrivateStore.finish_command"
+MARK_HANDLED = "bot.store.core:CoreStore.mark_handled"
 
 
 class BotProcess:
