@@ -405,13 +405,17 @@ async def test_malformed_events_are_ignored_safely(
     assert all(n <= 1 for n in counts.values()), counts  # odd extras: answered at most once
     # The core must not trip; feature listeners are fuzzed one by one in test_fuzz.py.
     core_errors = [
-        r for r in caplog.records if r.levelno >= logging.ERROR and not _in_feature_listener(r)
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+        and r.name.startswith("bot")  # not asyncio's notes on earlier tests' leftover tasks
+        and not _in_feature_listener(r)
     ]
     assert not core_errors, [r.getMessage() for r in core_errors]
 
 
 def _in_feature_listener(record: logging.LogRecord) -> bool:
-    if record.exc_info is None or record.exc_info[2] is None:
+    if not isinstance(record.exc_info, tuple) or record.exc_info[2] is None:
         return False
     frames = traceback.extract_tb(record.exc_info[2])
     return any("command.listener" in (f.line or "") for f in frames)

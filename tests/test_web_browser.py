@@ -179,7 +179,9 @@ async def test_team_member_sees_every_page_with_the_chats_numbers(
         await check_accessibility(page, f"{suffix}-{path.strip('/') or 'ueberblick'}")
     await page.goto(bot.app.web.base_url + "/umfragen")  # type: ignore[union-attr]
     cell = page.locator("td[data-votes]").nth(1)
-    assert await cell.get_attribute("data-votes") == votes
+    assert await cell.get_attribute("data-votes") == votes  # Element's count, as in chat
+    typed = await page.locator("p.typed").first.inner_text()
+    assert typed.startswith("+ 1 "), typed  # the typed vote on its own line, as in chat
     await page.goto(bot.app.web.base_url + "/rueckmeldungen?suche=hilfreich")  # type: ignore[union-attr]
     assert "Sehr hilfreich" in await page.locator("table.rows").inner_text()
     assert team.user_id not in await page.locator("main").inner_html()  # pseudonyms only

@@ -196,17 +196,20 @@ async def feedback_download(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.get("/umfragen")
 async def polls(request: web.Request) -> web.Response:
-    from commands.umfrage import current_tally
+    from commands.umfrage import current_result
 
     bot = _bot(request)
     t = _texts(request)
     minimum = bot.config.polls.min_anonymous_group
     shown = []
     async for record in bot.store.iter_polls():
-        result = await current_tally(bot, record)
+        # The same split as in chat: per answer Element's count, typed votes on their own line.
+        both = await current_result(bot, record)
+        result = both.element
         poll = record.poll
         hidden = None
-        if poll.anonymous and result.voters < minimum:
+        if poll.anonymous and (not record.is_closed or both.combined.voters < minimum):
+            # No interim totals: comparing two of them would reveal a single vote.
             hidden = t("web.polls.hidden_anonymous", min=minimum).plain
         elif not poll.disclosed and not record.is_closed:
             hidden = t("web.polls.hidden_undisclosed").plain
@@ -219,6 +222,7 @@ async def polls(request: web.Request) -> web.Response:
                 "question": poll.question,
                 "closed": record.is_closed,
                 "voters": result.voters,
+                "typed": both.typed.voters,
                 "hidden": hidden,
                 "rows": rows,
                 "chart": chart,
