@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.matrix import HomeserverUnavailable, Members, SendFailed, txn_id
-from bot.store.private import PendingDelivery
+from bot.store.private import PENDING_DELIVERY_DAYS, PendingDelivery
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
 
 log = logging.getLogger(__name__)
 
-PENDING_KEEP_S = 24 * 3600  # private content waits this long for its direct chat
+PENDING_KEEP_S = PENDING_DELIVERY_DAYS * 86400  # private content waits this long for its DM
 RETRY_EVERY_S = 2.0
 DM_ALIAS_SECRET = "private.dm_alias_secret"
 

@@ -22,12 +22,14 @@ from typing import Any, Protocol
 import aiohttp
 from nio import ErrorResponse
 
+from bot.store.invites import PENDING_INVITE_DAYS
+
 log = logging.getLogger(__name__)
 
 FIRST_DELAY_S = 1.0
 MAX_DELAY_S = 32.0
 GIVE_UP_AFTER_S = 240.0
-KEEP_S = 7 * 86400  # pending invites older than this are not tried again at start
+KEEP_S = PENDING_INVITE_DAYS * 86400  # older pending invites are not tried again at start
 
 
 @dataclass(frozen=True)

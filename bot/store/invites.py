@@ -19,9 +19,15 @@ class InviteStore(StoreBase):
     async def forget_invite(self, room_id: str) -> None:
         await self.execute("DELETE FROM pending_invites WHERE room_id = ?", (room_id,))
 
+    async def forget_invites_before(self, unix_seconds: int) -> int:
+        cursor = await self.execute(
+            "DELETE FROM pending_invites WHERE invited_at < ?", (unix_seconds,)
+        )
+        return cursor.rowcount
+
     async def pending_invites(self, since_unix: int) -> list[tuple[str, str]]:
         """(room, inviter) of invites from ``since_unix`` on; older ones are dropped."""
-        await self.execute("DELETE FROM pending_invites WHERE invited_at < ?", (since_unix,))
+        await self.forget_invites_before(since_unix)
         rows = await self.fetchall(
             "SELECT room_id, inviter FROM pending_invites ORDER BY invited_at, room_id"
         )
@@ -43,9 +49,7 @@ PENDING_INVITE_DAYS = 7  # an invite older than this is dropped: nobody waits a 
 
 
 async def _purge_invites(store: InviteStore, expiry: Expiry) -> int:
-    before = int(expiry.cutoff(PENDING_INVITE_DAYS).timestamp())
-    cursor = await store.execute("DELETE FROM pending_invites WHERE invited_at < ?", (before,))
-    return cursor.rowcount
+    return await store.forget_invites_before(int(expiry.cutoff(PENDING_INVITE_DAYS).timestamp()))
 
 
 PERSONAL_DATA = (

@@ -122,7 +122,7 @@ class PrivateStore(StoreBase):
         return {k: v for k, v in counts.items() if v}
 
 
-PENDING_DELIVERY_DAYS = 1  # mirrors bot.private.PENDING_KEEP_S
+PENDING_DELIVERY_DAYS = 1  # private content waits this long for its direct chat (bot/private.py)
 
 
 async def _purge_deliveries(store: PrivateStore, expiry: Expiry) -> int:
