@@ -1,6 +1,6 @@
 """``!ping`` across federation vs. ``!ping`` on the bot's own homeserver, in one run.
 
-Two Synapses federate on loopback (bot.devserver.federating_pair: TLS federation listeners,
+Two Synapses federate on loopback (bot.dev.server.federating_pair: TLS federation listeners,
 server names with ports). The bot runs as its own process on the first server. One person on the
 same server and one on the other each have a room with the bot; they take turns asking ``!ping``,
 alternating who goes first, and the time is taken from the send until the sender's own sync shows
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from bench.bench_roundtrip import BotProcess, from_sender, percentile, timed_ask, user
-from bot.devserver import federating_pair
+from bot.dev.server import federating_pair
 
 ROUNDS = 50
 

@@ -20,11 +20,11 @@ from typing import Any
 
 from nio import MegolmEvent
 
-from bot.devclient import DevUser, content_of, replies_to
+from bot.dev.client import DevUser, content_of, replies_to
 from bot.events import event_type, relation
-from bot.i18n import LANGUAGES, Texts
-from bot.outgoing import CONTENT_BUDGET, Target
+from bot.matrix.outgoing import CONTENT_BUDGET, Target
 from bot.registry import Registry, discover
+from bot.text.i18n import LANGUAGES, Texts
 
 MARKER = '<b class="fuzz">'  # user HTML: must never reach an answer's formatted_body as is
 HTML = f"{MARKER}<script>alert(1)</script>&amp;<img src=x onerror=alert(2)>"

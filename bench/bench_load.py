@@ -20,7 +20,7 @@ import aiohttp
 from nio import Event
 
 from bench.bench_roundtrip import BotProcess, from_sender, homeserver, percentile, user
-from bot.devclient import DevUser
+from bot.dev.client import DevUser
 
 USERS = 20
 ROOMS = 10

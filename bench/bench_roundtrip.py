@@ -28,9 +28,9 @@ import yaml
 from nio import AsyncClient, AsyncClientConfig, RoomMessageText, SyncResponse
 from nio.store import SqliteStore
 
-from bot.devclient import DevUser, body_of
-from bot.devserver import LocalSynapse, RegisteredUser
-from bot.matrix import SYNC_FILTER, SYNC_TIMEOUT_MS
+from bot.dev.client import DevUser, body_of
+from bot.dev.server import LocalSynapse, RegisteredUser
+from bot.matrix.shell import SYNC_FILTER, SYNC_TIMEOUT_MS
 
 REPO = Path(__file__).resolve().parent.parent
 ROUNDS = 100

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from bench.bench_roundtrip import BotProcess, homeserver, user
-from bot.devclient import DevUser
+from bot.dev.client import DevUser
 
 ROOMS = 300
 TARGET_S = 5.0

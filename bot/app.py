@@ -26,14 +26,16 @@ from bot import __version__
 from bot.config import Config
 from bot.context import Context, Incoming
 from bot.events import content_of, relation
-from bot.i18n import LANGUAGES, Message, Texts
-from bot.matrix import GapNotFilled, HomeserverUnavailable, MatrixShell, SendFailed, txn_id
-from bot.parsing import parse_command, strip_reply_fallback
-from bot.private import PrivateRooms
-from bot.registry import Command, Registry, Scope, discover
-from bot.retry import InviteQueue
+from bot.feature import States
+from bot.matrix.private import PrivateRooms
+from bot.matrix.retry import InviteQueue
+from bot.matrix.shell import GapNotFilled, HomeserverUnavailable, MatrixShell, SendFailed, txn_id
+from bot.registry import Command, Registry, Scope
 from bot.store import Store
+from bot.text.i18n import LANGUAGES, Message, Texts
+from bot.text.parsing import parse_command, strip_reply_fallback
 from bot.web import WebServer, start_web
+from bot.wiring import FEATURES, registry
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class Impulsbot:
         self.texts = Texts(config.bot.language)
         self.store = Store(config.storage.database)
         self.shell = MatrixShell(config, self.store)
-        self.registry: Registry = discover()
+        self.registry: Registry = registry()
         self.started_at = time.monotonic()
         self.ready = asyncio.Event()
         self._in_flight: set[str] = set()
@@ -72,8 +74,9 @@ class Impulsbot:
         self._workers: dict[str, asyncio.Task[Any]] = {}
         self._retry_at: dict[str, float] = {}
         self._commands_persisted = 0  # lets the retry loop skip its query while none can wait
-        # Feature state, filled by the commands' setup hooks.
-        self.features: dict[str, Any] = {}
+        # Feature state, one object per feature class (bot/feature.py).
+        self.state = States()
+        self.features: dict[str, Any] = {}  # being replaced by ``state``, feature by feature
         self.web: WebServer | None = None  # the team dashboard (bot/web), when configured
 
     # ------------------------------------------------------------------ lifecycle
@@ -85,7 +88,8 @@ class Impulsbot:
     async def start(self) -> None:
         """Open the store, then load content (may fail loudly) while logging in."""
         await self.store.open()
-        setups = [c.setup(self) for c in self.registry if c.setup is not None]
+        setups = [f.setup(self) for f in FEATURES if f.setup is not None]
+        setups += [c.setup(self) for c in self.registry if c.setup is not None]
         await asyncio.gather(*setups, self.shell.connect())
         self.web = await start_web(self)
 
@@ -102,7 +106,8 @@ class Impulsbot:
             await self.close()
 
     async def serve(self) -> None:
-        jobs = [self.spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
+        jobs = [self.spawn(self._run_job(job)) for f in FEATURES for job in f.jobs]
+        jobs += [self.spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
         jobs.append(self.spawn(self._housekeeping()))
         self.spawn(self.invite_queue().resume(self.config.access.invite_allowed))
         jobs.append(self.spawn(self._after_ready(self.private.run())))
@@ -335,13 +340,14 @@ class Impulsbot:
         if isinstance(event, MegolmEvent):
             self.shell.note_undecryptable(room.room_id, event)
             return
-        for command in self.registry:
-            if command.listener is not None:
-                try:
-                    await command.listener(self, room.room_id, event)
-                except Exception:
-                    # One failing feature must not cost the others (or the command) this event.
-                    log.exception("listener of %s failed on %s", command.name, event.event_id)
+        listeners = [(f.name, listener) for f in FEATURES for listener in f.listeners]
+        listeners += [(c.name, c.listener) for c in self.registry if c.listener is not None]
+        for name, listener in listeners:
+            try:
+                await listener(self, room.room_id, event)
+            except Exception:
+                # One failing feature must not cost the others (or the command) this event.
+                log.exception("listener of %s failed on %s", name, event.event_id)
         await self._on_text(room, event)
 
     async def _on_text(self, room: MatrixRoom, event: Any) -> None:
@@ -541,7 +547,7 @@ class Impulsbot:
         return await self.shell.send(room_id, "m.room.message", content, txn)
 
     async def direct_room(self, user_id: str) -> str:
-        """The person's verified direct chat (see :mod:`bot.private`), opened on first use."""
+        """The person's verified direct chat (:mod:`bot.matrix.private`), opened on first use."""
         return await self.private.direct_room(user_id)
 
     async def room_texts(self, room_id: str) -> Texts:

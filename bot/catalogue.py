@@ -22,8 +22,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.german import fold, tokenize
-from bot.i18n import DEFAULT_LANGUAGE, Texts
+from bot.text.german import fold, tokenize
+from bot.text.i18n import DEFAULT_LANGUAGE, Texts
 
 CATALOGUE_FILE = "angebote.yaml"
 SYNONYMS_FILE = "synonyme.yaml"

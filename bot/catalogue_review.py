@@ -12,8 +12,8 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 from bot.catalogue import CATALOGUE_FILE, Catalogue, Offering
-from bot.german import fold
-from bot.i18n import DEFAULT_LANGUAGE, Texts
+from bot.text.german import fold
+from bot.text.i18n import DEFAULT_LANGUAGE, Texts
 
 MIN_ENTRIES_PER_TOPIC = 3
 # ids listed in a topic hint; more would make one line unreadable

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import Message, Texts
-from bot.matrix import txn_id
-from bot.private import Part
+from bot.matrix.private import Part
+from bot.matrix.shell import txn_id
 from bot.registry import Command, Scope
+from bot.text.i18n import Message, Texts
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts
 from bot.privacy import author_column
+from bot.text.i18n import Texts
 
 ExportFormat = Literal["csv", "xlsx", "json", "jsonl"]
 FORMATS: Final[tuple[str, ...]] = get_args(ExportFormat)

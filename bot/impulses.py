@@ -39,7 +39,6 @@ from markdown.treeprocessors import Treeprocessor
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from bot.i18n import DEFAULT_LANGUAGE, Message, Texts
 from bot.schedule import (
     Schedule,
     describe_schedule,
@@ -48,6 +47,7 @@ from bot.schedule import (
     holiday_name,
     normalize_state,
 )
+from bot.text.i18n import DEFAULT_LANGUAGE, Message, Texts
 
 IMPULSE_DIR = "impulse"
 FIELDS = ("titel", "themen", "reihenfolge", "frage")

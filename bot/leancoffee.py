@@ -24,10 +24,10 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
-from bot.bounds import NotANumber, OutOfRange, bounded_float, bounded_int
-from bot.i18n import Message, Texts, join
+from bot.matrix.outgoing import shorten
 from bot.outcome import Outcome, Rejected
-from bot.outgoing import shorten
+from bot.text.bounds import NotANumber, OutOfRange, bounded_float, bounded_int
+from bot.text.i18n import Message, Texts, join
 
 SCHEMA_VERSION = 1
 

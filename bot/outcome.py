@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from bot.i18n import Message, Texts
+from bot.text.i18n import Message, Texts
 
 
 class Renderable(Protocol):

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.i18n import Texts
+from bot.text.i18n import Texts
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -148,23 +148,10 @@ MEASURES: tuple[str, ...] = (
 
 
 def declarations() -> tuple[Category, ...]:
-    """Every declared category, feature by feature (the list of modules is explicit)."""
-    from bot.store import (
-        core,
-        exchange,
-        feedback,
-        impulses,
-        insights,
-        invites,
-        polls,
-        private,
-        web,
-    )
+    """Every declared category, feature by feature (``bot/wiring.py`` lists the features)."""
+    from bot.wiring import FEATURES
 
-    found: list[Category] = []
-    modules = (core, private, feedback, polls, insights, exchange, impulses, invites, web)
-    for module in modules:
-        found.extend(module.PERSONAL_DATA)
+    found = [category for feature in FEATURES for category in feature.personal_data]
     names = [c.name for c in found]
     if len(names) != len(set(names)):
         raise RuntimeError(f"two personal-data categories share a name: {names}")

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from bot.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
-from bot.i18n import DEFAULT_LANGUAGE, Message, Texts, escape, join
-from bot.outgoing import shorten
+from bot.matrix.outgoing import shorten
+from bot.text.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
+from bot.text.i18n import DEFAULT_LANGUAGE, Message, Texts, escape, join
 
 # --- Matrix names ------------------------------------------------------------------------------
 

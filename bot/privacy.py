@@ -47,8 +47,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.bounds import bounded_int
-from bot.i18n import Message, Texts
+from bot.text.bounds import bounded_int
+from bot.text.i18n import Message, Texts
 
 log = logging.getLogger(__name__)
 

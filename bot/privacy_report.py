@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from bot.i18n import Texts
 from bot.personal_data import LINK_TEXT, MEASURES, Category, declarations
+from bot.text.i18n import Texts
 
 if TYPE_CHECKING:
     from bot.config import Config

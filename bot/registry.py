@@ -11,8 +11,6 @@ without a declared scope is refused (and a test walking the registry fails).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -125,16 +123,3 @@ class Registry:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.commands)
-
-
-def discover(package: str = "commands") -> Registry:
-    """Import every module of the ``commands`` package and collect its ``COMMAND``."""
-    root = importlib.import_module(package)
-    found = []
-    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package}.{info.name}")
-        command = getattr(module, "COMMAND", None)
-        if not isinstance(command, Command):
-            raise TypeError(f"{package}.{info.name} declares no COMMAND")
-        found.append(command)
-    return Registry(found)

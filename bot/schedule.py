@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from bot.i18n import Message, Texts
+from bot.text.i18n import Message, Texts
 
 UTC = dt.UTC
 DEFAULT_WEEKDAYS = frozenset(range(5))  # Mon–Fri, Python numbering (0 = Monday)

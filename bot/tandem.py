@@ -35,8 +35,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from bot.i18n import Message, Texts, escape, join
 from bot.outcome import Outcome, Rejected
+from bot.text.i18n import Message, Texts, escape, join
 
 STARTERS_FILE = "tandem-gespraechsanstoesse.yaml"
 

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.i18n import Message, Texts, join
 from bot.outcome import Outcome, Rejected
+from bot.text.i18n import Message, Texts, join
 
 WEEKS = 12
 MIN_CIRCLE = 3

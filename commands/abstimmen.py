@@ -10,7 +10,6 @@ anonymous polls it only works in a direct message and keeps no user ID (see ``bo
 from __future__ import annotations
 
 from bot.context import Context
-from bot.i18n import Message
 from bot.pollkit.result import element_voters
 from bot.polls import (
     VoteCommand,
@@ -23,6 +22,7 @@ from bot.polls import (
 from bot.privacy import vote_key
 from bot.registry import Command, Scope
 from bot.store.polls import PollRecord
+from bot.text.i18n import Message
 from commands.umfrage import is_member, pseudonym_key, replied_poll
 
 _T = "umfrage."

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING
 
 from bot.catalogue import Catalogue, CatalogueError, load_catalogue
 from bot.context import Context
-from bot.german import fold
-from bot.i18n import Message, join
 from bot.insights import (
     GapReport,
     PeriodError,
@@ -38,7 +36,7 @@ from bot.insights import (
     rising_topics,
     search_record,
 )
-from bot.matrix import SendFailed, txn_id
+from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
 from bot.search import (
     SearchIndex,
@@ -49,6 +47,8 @@ from bot.search import (
     render_results,
     render_unknown_id,
 )
+from bot.text.german import fold
+from bot.text.i18n import Message, join
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

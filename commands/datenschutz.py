@@ -11,9 +11,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.context import Context
-from bot.i18n import Message, Texts, join, render
 from bot.personal_data import declarations, purge_expired
 from bot.registry import Command, Job, Scope
+from bot.text.i18n import Message, Texts, join, render
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

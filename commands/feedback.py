@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context, Incoming
 from bot.export import FeedbackSummary, summarise_feedback
-from bot.i18n import Message, join
 from bot.privacy import FeedbackInput, FeedbackInputError, parse_feedback
 from bot.registry import Command, Scope, SubScope
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
+from bot.text.i18n import Message, join
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

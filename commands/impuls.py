@@ -25,10 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from bot.bounds import MAX_PAUSE_DAYS
 from bot.context import Context
 from bot.events import content_of, event_type, reaction, redacted_event, referenced_event, relation
-from bot.i18n import Message, Texts, join
 from bot.impulses import (
     Impulse,
     ImpulseError,
@@ -39,9 +37,8 @@ from bot.impulses import (
     render_plan,
     upcoming,
 )
-from bot.matrix import SendFailed, txn_id
-from bot.outgoing import shorten
-from bot.parsing import strip_reply_fallback
+from bot.matrix.outgoing import shorten
+from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
 from bot.schedule import (
     ScheduleSyntaxError,
@@ -55,6 +52,9 @@ from bot.schedule import (
 )
 from bot.store.feedback import FeedbackRecord
 from bot.store.impulses import ImpulsePost, ImpulseSubscription
+from bot.text.bounds import MAX_PAUSE_DAYS
+from bot.text.i18n import Message, Texts, join
+from bot.text.parsing import strip_reply_fallback
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

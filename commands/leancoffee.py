@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.events import reaction, redacted_event
-from bot.i18n import Message, Texts, join
 from bot.leancoffee import (
     ExtensionDecided,
     ExtensionVoteOpened,
@@ -37,9 +36,10 @@ from bot.leancoffee import (
     render_summary,
     render_usage,
 )
-from bot.matrix import SendFailed, txn_id
+from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope
 from bot.tandem import mention
+from bot.text.i18n import Message, Texts, join
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.i18n import LANGUAGES, Texts
 from bot.registry import Command, Scope
+from bot.text.i18n import LANGUAGES, Texts
 
 ALIASES = {
     "de": "de",

@@ -23,8 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.context import Context
-from bot.i18n import Message
-from bot.matrix import HomeserverUnavailable, SendFailed, txn_id
+from bot.matrix.shell import HomeserverUnavailable, SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
 from bot.tandem import (
     HISTORY_ROUNDS,
@@ -50,6 +49,7 @@ from bot.tandem import (
     shared_topics,
     status,
 )
+from bot.text.i18n import Message
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

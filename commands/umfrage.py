@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from bot.bounds import POLL_NUMBERS, bounded_int
 from bot.context import Context
 from bot.pollkit.live import (
     CLOSE_CHECK_SECONDS,
@@ -41,6 +40,7 @@ from bot.polls import (
 from bot.privacy import default_key_file, resolve_pseudonym_key
 from bot.registry import Command, Job, Scope
 from bot.store.polls import NewPoll, PollRecord
+from bot.text.bounds import POLL_NUMBERS, bounded_int
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

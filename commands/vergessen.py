@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.i18n import join
 from bot.personal_data import collect, erase
 from bot.privacy import count_entries, describe_counts
 from bot.registry import Command, Scope
+from bot.text.i18n import join
 
 CONFIRM_WORDS = frozenset({"bestätigen", "bestaetigen", "bestatigen", "confirm", "ja", "yes"})
 CONFIRM_WINDOW_MS = 5 * 60 * 1000

@@ -16,8 +16,8 @@ import yaml
 
 from bot.app import Impulsbot
 from bot.config import Config, load_config
-from bot.devclient import DevUser
-from bot.devserver import LocalSynapse
+from bot.dev.client import DevUser
+from bot.dev.server import LocalSynapse
 
 REPO = Path(__file__).resolve().parent.parent
 # Every feature's integration tests run once in a plain and once in an encrypted room.
@@ -142,7 +142,7 @@ async def room_with_bot(
     ``trusted_private_chat``: both at power level 100); ``direct=False`` makes it an ordinary
     private room, which the bot never treats as a direct chat.
     """
-    from bot.devclient import body_of
+    from bot.dev.client import body_of
 
     room_id = await user.create_room(
         invite=[bot.user_id],

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import aiohttp
 from aiohttp import web
 
-from bot.devserver import free_port
+from bot.dev.server import free_port
 
 SEND_PATH = re.compile(r"/_matrix/client/(?:r0|v3)/rooms/[^/]+/send/")
 HOP_BY_HOP = {

@@ -10,7 +10,7 @@ import pytest
 from bot.app import Impulsbot
 from bot.catalogue import CatalogueError, load_catalogue
 from bot.config import load_config
-from bot.devclient import body_of, content_of, html_of
+from bot.dev.client import body_of, content_of, html_of
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,

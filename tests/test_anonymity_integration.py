@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.devclient import body_of
+from bot.cli.main import main
+from bot.dev.client import body_of
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
 from tests.test_feedback_integration import group_with_bot, stored
 

@@ -291,7 +291,7 @@ def test_slugs_are_labelled_as_the_catalogue_texts_write_them(tmp_path: Path) ->
 
 
 def test_cli_check_reports_ok_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     shipped = Path(__file__).resolve().parent.parent / "content"
     assert main(["catalogue", "check", str(shipped)]) == 0
@@ -302,7 +302,7 @@ def test_cli_check_reports_ok_with_counts(capsys: pytest.CaptureFixture[str]) ->
 def test_cli_check_lists_problems_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     (tmp_path / "angebote.yaml").write_text("- id: ok-id\n  titel: x\n", encoding="utf-8")
     assert main(["catalogue", "check", str(tmp_path)]) == 1
@@ -314,7 +314,7 @@ def test_cli_check_lists_problems_and_fails(
 def test_cli_check_takes_the_directory_from_the_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     (tmp_path / "inhalt").mkdir()
     (tmp_path / "inhalt" / "angebote.yaml").write_text("[]\n", encoding="utf-8")
@@ -419,7 +419,7 @@ def test_review_hints_can_be_worded_in_english(tmp_path: Path) -> None:
 def test_cli_check_lists_hints_but_still_passes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     write(tmp_path, "angebote.yaml", hint_entry("x", "Kurs", "A", "[planung]", "https://a.de"))
     assert main(["catalogue", "check", str(tmp_path)]) == 0

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import ConfigError, load_config, secret_fields
 
 BASE: dict[str, Any] = {

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.devclient import body_of, content_of, html_of
+from bot.dev.client import body_of, content_of, html_of
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration

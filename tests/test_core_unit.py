@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config, parse_duration
-from bot.i18n import LANGUAGES, Message, Texts, all_keys, render
-from bot.parsing import parse_command, split_args, strip_reply_fallback
-from bot.registry import discover
 from bot.store import Store
 from bot.store.base import migrations
+from bot.text.i18n import LANGUAGES, Message, Texts, all_keys, render
+from bot.text.parsing import parse_command, split_args, strip_reply_fallback
+from bot.wiring import registry as discover
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -198,3 +198,16 @@ async def test_store_is_private_and_migrates_once(tmp_path: Path) -> None:
         assert await store.get_value("k") == "v"
         mode = (await store.fetchone("PRAGMA journal_mode"))[0]
         assert mode == "wal"
+
+
+def test_every_command_module_is_wired_into_a_feature() -> None:
+    """A new file in ``commands/`` that no feature lists would silently never answer."""
+    import importlib
+    import pkgutil
+
+    import commands
+
+    wired = set(discover())
+    for info in pkgutil.iter_modules(commands.__path__):
+        command = importlib.import_module(f"commands.{info.name}").COMMAND
+        assert command in wired, info.name

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.crosssign import (
+from bot.matrix.crosssign import (
     CrossSigningError,
     CrossSigningSeeds,
     ServerState,

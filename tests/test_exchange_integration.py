@@ -16,8 +16,8 @@ import pytest
 from nio import MegolmEvent
 
 from bot.context import Context, Incoming
-from bot.devclient import DevUser, body_of, content_of, html_of, replies_to
-from bot.i18n import Texts
+from bot.dev.client import DevUser, body_of, content_of, html_of, replies_to
+from bot.text.i18n import Texts
 from commands.leancoffee import COMMAND, fire_timers, leancoffee, load_session
 from commands.tandem import run_round
 from commands.wol import send_reminders

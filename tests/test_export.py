@@ -28,8 +28,8 @@ from bot.export import (
     write_export,
     write_feedback_export,
 )
-from bot.i18n import Texts
 from bot.privacy import pseudonym
+from bot.text.i18n import Texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 KEY = b"test-key-0123456789abcdef"

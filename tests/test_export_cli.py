@@ -15,7 +15,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.privacy import pseudonym
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli_export import ExportFailed
+from bot.cli.export import ExportFailed
 from bot.config import Config
 from bot.exports import ExportOptions
 from bot.exports import feedback as feedback_export

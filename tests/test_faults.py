@@ -26,8 +26,8 @@ import aiohttp
 import pytest
 
 from bot.config import load_config
-from bot.devclient import DevUser, body_of
-from bot.devserver import LocalSynapse
+from bot.dev.client import DevUser, body_of
+from bot.dev.server import LocalSynapse
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,
@@ -219,7 +219,7 @@ async def die_at_limit(self, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return await original(self, *args, **kwargs)
 setattr(owner, method, die_at_limit)
-from bot.cli import main
+from bot.cli.main import main
 sys.exit(main(["run", "--config", sys.argv[1]]))
 """
 MARK_HANDLED = "bot.store.core:CoreStore.mark_handled"
@@ -234,7 +234,7 @@ class BotProcess:
     def start(self, kill_at: int | None = None, method: str = MARK_HANDLED) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         if kill_at is None:
-            argv = [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)]
+            argv = [sys.executable, "-m", "bot.cli.main", "run", "--config", str(self.config)]
         else:
             env.update(KILL_AT=str(kill_at), KILL_METHOD=method)
             argv = [sys.executable, "-c", KILL_BEFORE, str(self.config)]

@@ -14,8 +14,8 @@ import pytest
 from nio.crypto.attachments import decrypt_attachment
 from openpyxl import load_workbook
 
-from bot.cli import main
-from bot.devclient import DevUser, body_of, content_of, html_of
+from bot.cli.main import main
+from bot.dev.client import DevUser, body_of, content_of, html_of
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from commands.datenschutz import retention_job

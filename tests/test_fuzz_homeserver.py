@@ -13,7 +13,7 @@ import os
 import pytest
 
 from bench.bench_fuzz_homeserver import KINDS, cases, fuzz_room, spellings_with_subcommands
-from bot.registry import discover
+from bot.wiring import registry as discover
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.german import fold, is_meaningful, stem, tokenize
 from bot.searchkit.morphology import family, is_known, lemma, parts
+from bot.text.german import fold, is_meaningful, stem, tokenize
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from bot.catalogue import load_catalogue
 from bot.config import Config
 from bot.exports import ExportOptions
 from bot.exports import gaps as gaps_export
-from bot.i18n import Texts
 from bot.insights import (
     PeriodError,
     build_report,
@@ -37,6 +36,7 @@ from bot.search import SearchIndex
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 from bot.store.insights import SearchLogRecord, TopicStatRow
+from bot.text.i18n import Texts
 
 REPO = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from bot import leancoffee as lc
-from bot.i18n import Texts
 from bot.leancoffee import (
     DiscussionStarted,
     DotsCast,
@@ -27,6 +26,7 @@ from bot.leancoffee import (
     TopicStatus,
     VotingClosed,
 )
+from bot.text.i18n import Texts
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 10, 13, 9, 0, tzinfo=UTC)

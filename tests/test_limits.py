@@ -11,10 +11,12 @@ import json
 import pytest
 import vodozemac
 
-from bot import bounds, leancoffee, outgoing, polls, privacy
-from bot.i18n import Message, Texts, escape
+from bot import leancoffee, polls, privacy
+from bot.matrix import outgoing
+from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
 from bot.outcome import Rejected
-from bot.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
+from bot.text import bounds
+from bot.text.i18n import Message, Texts, escape
 from commands import umfrage
 
 ROOM = "!abcdefghijklmnop:example.org"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from nio import Api, RoomSendResponse
 
-from bot import outgoing
-from bot.devclient import DevUser, body_of, content_of, html_of
-from bot.i18n import Texts, escape
-from bot.outgoing import CONTENT_BUDGET, ELLIPSIS, ENVELOPE_RESERVE, MAX_EVENT_BYTES, Target
+from bot.dev.client import DevUser, body_of, content_of, html_of
+from bot.matrix import outgoing
+from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, ENVELOPE_RESERVE, MAX_EVENT_BYTES, Target
+from bot.text.i18n import Texts, escape
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import Config
-from bot.i18n import Texts
 from bot.personal_data import (
     NOT_PERSONAL,
     collect,
@@ -23,6 +22,7 @@ from bot.personal_data import (
 from bot.privacy_report import render_html, render_markdown
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
+from bot.text.i18n import Texts
 
 SYSTEM_TABLES = {"sqlite_sequence"}
 NOW = dt.datetime(2027, 6, 15, 12, tzinfo=dt.UTC)

@@ -12,7 +12,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import Texts
 from bot.polls import (
     KIND_DISCLOSED,
     KIND_UNDISCLOSED,
@@ -45,6 +44,7 @@ from bot.polls import (
     tally,
     text_vote,
 )
+from bot.text.i18n import Texts
 
 LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
 

@@ -18,7 +18,7 @@ import pytest
 from nio import RoomGetEventResponse
 
 import bot.pollkit.live as live
-from bot.devclient import DevUser, body_of, content_of, replies_to
+from bot.dev.client import DevUser, body_of, content_of, replies_to
 from bot.exports import ExportOptions
 from bot.exports.polls import export
 from bot.polls import POLL_END, POLL_RESPONSE, POLL_START

@@ -222,7 +222,7 @@ async def test_export_keeps_typed_votes_apart_and_anonymous_sums_hidden_until_th
 
 @pytest.mark.parametrize(("lang", "label"), [("de", "per Befehl"), ("en", "by command")])
 def test_help_explains_the_two_counts_and_the_end(lang: str, label: str) -> None:
-    from bot.i18n import Texts
+    from bot.text.i18n import Texts
 
     text = Texts(lang)("cmd.poll.help", prefix="!").plain
     assert (

@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from bot.context import Incoming
-from bot.i18n import Texts, all_keys
 from bot.privacy import (
     IDENTIFIED_EXPORT_FORBIDDEN,
     MAX_FEEDBACK_CHARS,
@@ -33,6 +32,7 @@ from bot.privacy import (
     resolve_pseudonym_key,
     vote_key,
 )
+from bot.text.i18n import Texts, all_keys
 from commands.datenschutz import privacy_notice
 from commands.feedback import resolve_reference
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from nio import JoinError
 
-from bot.retry import Attempt, InviteQueue, classify, delays, retrying
+from bot.matrix.retry import Attempt, InviteQueue, classify, delays, retrying
 from bot.store import Store
 
 

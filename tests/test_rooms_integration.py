@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.devclient import DevUser, body_of, content_of
+from bot.dev.client import DevUser, body_of, content_of
 from bot.registry import Command, Scope
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 from tests.faultproxy import FaultProxy

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import Texts
-from bot.registry import Command, Scope, discover
+from bot.registry import Command, Scope
+from bot.text.i18n import Texts
+from bot.wiring import registry as discover
 
 
 def test_every_command_declares_a_scope() -> None:

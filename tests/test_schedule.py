@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Config
-from bot.i18n import Message, Texts
 from bot.impulses import ImpulseLibrary, load_impulses
 from bot.schedule import (
     Schedule,
@@ -36,6 +35,7 @@ from bot.schedule import (
 )
 from bot.store import Store
 from bot.store.impulses import ImpulseSubscription
+from bot.text.i18n import Message, Texts
 from commands.impuls import (
     ImpulseFeature,
     from_ms,

@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.catalogue import Catalogue, Offering
-from bot.i18n import Texts
 from bot.search import (
     SearchIndex,
     audience_label,
@@ -22,6 +21,7 @@ from bot.search import (
     render_unknown_id,
 )
 from bot.store.search_index import fts5_available
+from bot.text.i18n import Texts
 
 
 def offering(id: str, titel: str, **fields: Any) -> Offering:

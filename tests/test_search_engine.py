@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot.catalogue import Catalogue, Offering
-from bot.i18n import Texts
 from bot.search import SearchIndex, render_results
 from bot.searchkit import vocabulary
+from bot.text.i18n import Texts
 
 
 def offering(id: str, titel: str, **fields: Any) -> Offering:

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import tandem
-from bot.i18n import Texts
 from bot.tandem import (
     ContentError,
     Participant,
@@ -23,6 +22,7 @@ from bot.tandem import (
     pair_participants,
     repeated_pairs,
 )
+from bot.text.i18n import Texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DE = Texts("de")

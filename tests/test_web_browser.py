@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.devclient import DevUser, body_of
+from bot.dev.client import DevUser, body_of
 from bot.events import content_of
 from tests.conftest import PLAIN_AND_ENCRYPTED, REPO, BotFactory, UserFactory, room_with_bot
 from tests.test_polls_integration import start_poll

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot import wol
-from bot.i18n import Texts
+from bot.text.i18n import Texts
 from bot.wol import Circle, CircleState, GuideLinks, Rejected, Seeker, circle_sizes, form_circles
 
 BERLIN = ZoneInfo("Europe/Berlin")

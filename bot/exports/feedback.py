@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 from zoneinfo import ZoneInfo
 
-from bot.cli_export import ExportFailed
+from bot.cli.export import ExportFailed
 from bot.config import Config
 from bot.export import ExportError, export_window, write_feedback_export
 from bot.exports import ExportOptions
-from bot.i18n import Texts
 from bot.privacy import (
     IDENTIFIED_EXPORT_FORBIDDEN,
     PseudonymKeyError,
@@ -45,6 +44,7 @@ from bot.privacy import (
 from bot.store import Store
 from bot.store.base import StoreBase
 from bot.store.feedback import FEEDBACK_FIELDS
+from bot.text.i18n import Texts
 
 log = logging.getLogger(__name__)
 

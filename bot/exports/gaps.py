@@ -12,13 +12,13 @@ import datetime as dt
 from typing import BinaryIO, Final
 
 from bot.catalogue import CatalogueError, load_catalogue
-from bot.cli_export import ExportFailed
+from bot.cli.export import ExportFailed
 from bot.config import Config
 from bot.export import Column, write_export
 from bot.exports import ExportOptions
-from bot.i18n import Texts
 from bot.insights import GapReport, gaps_chart, load_report, report_rows
 from bot.store import Store
+from bot.text.i18n import Texts
 
 NAME: Final = "gaps"
 FORMATS: Final = ("csv", "xlsx", "json", "png")

@@ -13,16 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
-from bot.cli_export import ExportFailed
+from bot.cli.export import ExportFailed
 from bot.config import Config
 from bot.export import Column, ExportError, export_window, write_export
 from bot.exports import ExportOptions
-from bot.i18n import Texts
 from bot.pollkit.result import PollResult
 from bot.pollkit.view import stored_result
 from bot.polls import Tally
 from bot.store import Store
 from bot.store.polls import PollRecord
+from bot.text.i18n import Texts
 
 NAME: Final = "polls"
 FORMATS: Final = ("csv", "xlsx", "json", "jsonl")

@@ -18,8 +18,7 @@ from urllib.parse import quote
 
 from nio import Event, MegolmEvent, RedactionEvent
 
-from bot.i18n import join
-from bot.matrix import SendFailed, txn_id
+from bot.matrix.shell import SendFailed, txn_id
 from bot.pollkit.view import current_result, results_message
 from bot.polls import (
     END_TYPES,
@@ -33,6 +32,7 @@ from bot.polls import (
     parse_start,
 )
 from bot.store.polls import NewPoll, PollRecord
+from bot.text.i18n import join
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import Message, Texts, join
 from bot.pollkit.result import PollResult, split_tally
 from bot.polls import Tally, render_results
 from bot.store.polls import PollRecord
+from bot.text.i18n import Message, Texts, join
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

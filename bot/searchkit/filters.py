@@ -14,7 +14,6 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.catalogue import FORMATS, TYPES
-from bot.german import fold, is_meaningful, tokenize
 from bot.searchkit.model import (
     CANONICAL_KEYS,
     FILTER_KEYS,
@@ -27,6 +26,7 @@ from bot.searchkit.morphology import lemma, parts
 from bot.searchkit.query import Synonyms
 from bot.searchkit.vocabulary import enum_value_names, value_forms
 from bot.store.search_index import RowFilter
+from bot.text.german import fold, is_meaningful, tokenize
 
 
 def facet_key(value: str) -> str:

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.catalogue import Catalogue, Offering
-from bot.german import fold, stem
 from bot.searchkit.filters import Filters
 from bot.searchkit.model import (
     DEFAULT_LIMIT,
@@ -52,6 +51,7 @@ from bot.searchkit.query import (
 from bot.searchkit.typos import Speller, same_case
 from bot.searchkit.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
+from bot.text.german import fold, stem
 
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3

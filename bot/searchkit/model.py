@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.catalogue import Offering
-from bot.german import fold
+from bot.text.german import fold
 
 MAX_QUERY_CHARS = 500  # longer input is cut: nobody types more, and it bounds the work per query
 MAX_QUERY_WORDS = 12

@@ -1,7 +1,7 @@
 """German morphology for search: lemmas, word families and compound parts.
 
 All three come from one lexicon, simplemma's German dictionary (about 1.1 million word forms,
-shipped inside the package; nothing is downloaded). The results are *folded* (``bot.german.fold``)
+shipped inside the package; nothing is downloaded). The results are *folded* (``german.fold``)
 so index and query meet whatever keyboard the user has.
 
 - :func:`lemma` — the dictionary form: "Workshops" → ``workshop``, "Kommunen" → ``kommune``,
@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
-from bot.german import MAX_WORD_LENGTH, fold, is_stopword
+from bot.text.german import MAX_WORD_LENGTH, fold, is_stopword
 
 _LANG = "de"
 _MIN_PART = 4

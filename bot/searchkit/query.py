@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
 from bot.searchkit.morphology import family, lemma, part_families, parts
+from bot.text.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
 
 MAX_QUERY_WORDS = 12
 NEAR_DISTANCE = 4  # tokens between compound parts ("Beteiligung von Senioren", family tokens)

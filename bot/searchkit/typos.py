@@ -11,8 +11,8 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.german import fold, is_meaningful, words
 from bot.searchkit.morphology import is_known, lemma, raw_lemma
+from bot.text.german import fold, is_meaningful, words
 
 
 class Speller:

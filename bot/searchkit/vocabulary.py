@@ -2,7 +2,7 @@
 
 What ``typ:`` and ``format:`` accept, and which words index an offering's type and format, is
 fixed here — not read from the UI translations, so that rewording a label in
-``bot/locales/*/angebot.yaml`` never changes what a search finds or which filter values work.
+``bot/text/locales/*/angebot.yaml`` never changes what a search finds or which filter values work.
 Every name is compared folded and without spaces ("vor Ort" = ``vorort``).
 """
 
@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 
 from bot.catalogue import FORMATS, TYPES
-from bot.german import fold
 from bot.searchkit.morphology import lemma
+from bot.text.german import fold
 
 # slug → words a user may write for it (German and English, singular and plural). The first word
 # is the one the index stores for the offering.

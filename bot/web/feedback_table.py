@@ -15,8 +15,8 @@ from aiohttp import web
 from bot.config import Config
 from bot.export import ExportError, export_window, write_feedback_export
 from bot.exports.feedback import ROOM_NAME_KEY, _blocking, pseudonym_key
-from bot.i18n import Texts
 from bot.store.web import FeedbackFilter
+from bot.text.i18n import Texts
 from bot.web.render import language
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.i18n import LANGUAGES
+from bot.text.i18n import LANGUAGES
 from bot.web import auth
 from bot.web.render import LANG_COOKIE, redirect, render
 

@@ -17,7 +17,6 @@ from aiohttp import web
 from bot.export import feedback_columns, feedback_export_rows, iso_week, write_export
 from bot.exports import gaps as gaps_export
 from bot.exports.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
-from bot.i18n import Texts
 from bot.insights import (
     DEFAULT_PERIOD_DAYS,
     GapReport,
@@ -29,6 +28,7 @@ from bot.insights import (
     report_rows,
 )
 from bot.store.web import FeedbackFilter
+from bot.text.i18n import Texts
 from bot.web.auth import SERVER
 from bot.web.feedback_table import download, feedback_filter
 from bot.web.render import bar_chart, language, render

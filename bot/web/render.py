@@ -16,7 +16,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from bot.i18n import LANGUAGES, Texts
+from bot.text.i18n import LANGUAGES, Texts
 from bot.web.auth import SERVER, VISITOR
 
 LANG_COOKIE = "impulsbot_lang"

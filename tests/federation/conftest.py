@@ -26,8 +26,8 @@ import pytest_asyncio
 from aiohttp import web
 from yarl import URL
 
-from bot.devclient import DevUser
-from bot.devserver import LocalSynapse, federating_pair, free_port
+from bot.dev.client import DevUser
+from bot.dev.server import LocalSynapse, federating_pair, free_port
 from tests.conftest import UserFactory, unique
 from tests.faultproxy import HOP_BY_HOP, FaultProxy
 

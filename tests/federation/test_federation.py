@@ -11,8 +11,8 @@ from nio import JoinResponse, MegolmEvent
 from pydantic import ValidationError
 
 from bot.config import AccessConfig
-from bot.devclient import DevUser, body_of
-from bot.devserver import LocalSynapse
+from bot.dev.client import DevUser, body_of
+from bot.dev.server import LocalSynapse
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 from tests.faultproxy import FaultProxy
 from tests.federation.conftest import Federation, SlowFederation, both_servers

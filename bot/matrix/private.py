@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.matrix import HomeserverUnavailable, Members, SendFailed, txn_id
+from bot.matrix.shell import HomeserverUnavailable, Members, SendFailed, txn_id
 from bot.store.private import PENDING_DELIVERY_DAYS, PendingDelivery
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from bot.config import load_config
-from bot.devclient import DevUser, body_of
-from bot.devserver import LocalSynapse, free_port
+from bot.dev.client import DevUser, body_of
+from bot.dev.server import LocalSynapse, free_port
 from bot.web.auth import issue_login_link
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ REPLY_WAIT_S = 20.0
 
 def shipped_content() -> Path:
     """The ``content/`` folder next to the package (source checkout or editable install)."""
-    candidate = Path(__file__).resolve().parent.parent / "content"
+    candidate = Path(__file__).resolve().parents[2] / "content"
     if not candidate.is_dir():
         raise SystemExit(
             "Der Ordner content/ wurde nicht gefunden – bitte aus dem Repository starten."

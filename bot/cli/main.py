@@ -33,7 +33,7 @@ def _load(path: str) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import Impulsbot
-    from bot.matrix import SendFailed
+    from bot.matrix.shell import SendFailed
 
     config = _load(args.config)
     try:
@@ -66,7 +66,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.dev.demo import run_demo
 
     if not args.verbose:  # keep the terminal chat readable
         logging.getLogger().setLevel(logging.WARNING)
@@ -113,16 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feature_parsers() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """Every module ``bot/cli_<feature>.py`` adds its subcommands through ``register(sub)``."""
-    import importlib
-    import pkgutil
+    """The feature subcommands, each module adding its own through ``register(sub)``."""
+    from bot.cli import catalogue, export, keys, privacy
 
-    import bot
-
-    modules = sorted(
-        m.name for m in pkgutil.iter_modules(bot.__path__) if m.name.startswith("cli_")
-    )
-    return [importlib.import_module(f"bot.{name}").register for name in modules]
+    return [catalogue.register, export.register, keys.register, privacy.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.catalogue import check_content, load_catalogue
 from bot.catalogue_review import review
 from bot.config import load_config
-from bot.i18n import Texts
+from bot.text.i18n import Texts
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

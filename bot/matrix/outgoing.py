@@ -4,7 +4,7 @@ Owns the size arithmetic: how many bytes an event's content takes as the homeser
 (canonical JSON in a plain room; the Megolm envelope with its base64 ciphertext in an encrypted
 room), and what to do when a message is too big: split it at line breaks into a few events, cut
 a single over-long line with a visible "…", and end with a hint when even that is not enough.
-:meth:`bot.matrix.MatrixShell.send` calls :func:`fit` for every event it sends.
+:meth:`bot.matrix.shell.MatrixShell.send` calls :func:`fit` for every event it sends.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import Message, escape
+from bot.text.i18n import Message, escape
 
 MAX_EVENT_BYTES = 65_536  # Synapse's MAX_PDU_SIZE: the whole signed event as canonical JSON
 # What the homeserver adds around our content: event type, room and sender IDs (each up to 255

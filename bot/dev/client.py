@@ -25,9 +25,9 @@ from nio import (
 )
 from nio.store import SqliteStore
 
-from bot.devserver import RegisteredUser
+from bot.dev.server import RegisteredUser
 from bot.events import content_of, relation
-from bot.matrix import MEGOLM, crypto_housekeeping
+from bot.matrix.shell import MEGOLM, crypto_housekeeping
 
 Predicate = Callable[[Any], bool]
 

@@ -46,11 +46,11 @@ from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
 from nio.store import SqliteStore
 
 from bot.config import Config
-from bot.crosssign import cross_signed_devices, ensure_cross_signing, query_keys
-from bot.i18n import LANGUAGES, Message, Texts
-from bot.outgoing import Target, fit, notice_content
-from bot.retry import Attempt, classify, retrying, transient_status
+from bot.matrix.crosssign import cross_signed_devices, ensure_cross_signing, query_keys
+from bot.matrix.outgoing import Target, fit, notice_content
+from bot.matrix.retry import Attempt, classify, retrying, transient_status
 from bot.store import Store
+from bot.text.i18n import LANGUAGES, Message, Texts
 
 log = logging.getLogger(__name__)
 
@@ -537,7 +537,7 @@ class MatrixShell:
     # ----------------------------------------------------------------- sending
 
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn: str) -> str:
-        """Send one event, fitted to the size limit (:mod:`bot.outgoing`); the first event's ID.
+        """Send one event, fitted to the size limit (see ``outgoing``); the first event's ID.
 
         A message too big for one event goes out as a few (transaction IDs ``txn``, ``txn.1``, …);
         anything that cannot be made to fit, or that the homeserver still refuses as too large,

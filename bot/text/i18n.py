@@ -1,4 +1,4 @@
-"""User-facing texts: one directory per language (``bot/locales/<lang>/*.yaml``).
+"""User-facing texts: one directory per language (``bot/text/locales/<lang>/*.yaml``).
 
 Templates use a tiny markup that renders to both a plain ``body`` and an HTML ``formatted_body``:
 ``**bold**``, ``*italic*``, `` `code` `` and line breaks. Placeholders ``{name}`` are filled *after*
@@ -109,7 +109,7 @@ def _merge(into: dict[str, Any], data: Mapping[str, Any], origin: str) -> None:
 @cache
 def _catalogue(lang: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    folder = resources.files("bot") / "locales" / lang
+    folder = resources.files("bot.text") / "locales" / lang
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
             data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}

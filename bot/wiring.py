@@ -1,0 +1,79 @@
+"""Which features this bot has, and what each one brings (see :class:`bot.feature.Feature`).
+
+The one place a feature is switched on: its chat commands, listeners, jobs, start-up hook and
+personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-daten``,
+``!vergessen`` and retention walk the personal-data categories in this order.
+"""
+
+from __future__ import annotations
+
+from bot.feature import Feature
+from bot.registry import Registry
+from bot.store import core as core_store
+from bot.store import exchange as exchange_store
+from bot.store import feedback as feedback_store
+from bot.store import impulses as impulses_store
+from bot.store import insights as insights_store
+from bot.store import invites as invites_store
+from bot.store import polls as polls_store
+from bot.store import private as private_store
+from bot.store import web as web_store
+from commands import (
+    abstimmen,
+    angebot,
+    dashboard,
+    datenschutz,
+    ergebnis,
+    export,
+    feedback,
+    hilfe,
+    impuls,
+    leancoffee,
+    mehr,
+    meine_daten,
+    ping,
+    sprache,
+    tandem,
+    umfrage,
+    vergessen,
+    wol,
+    wunsch,
+)
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "core",
+        commands=(hilfe.COMMAND, mehr.COMMAND, ping.COMMAND, sprache.COMMAND),
+        personal_data=(*core_store.PERSONAL_DATA, *invites_store.PERSONAL_DATA),
+    ),
+    Feature(
+        "privacy",
+        commands=(datenschutz.COMMAND, meine_daten.COMMAND, vergessen.COMMAND),
+        personal_data=private_store.PERSONAL_DATA,
+    ),
+    Feature(
+        "feedback",
+        commands=(feedback.COMMAND, export.COMMAND),
+        personal_data=feedback_store.PERSONAL_DATA,
+    ),
+    Feature(
+        "polls",
+        commands=(umfrage.COMMAND, ergebnis.COMMAND, abstimmen.COMMAND),
+        personal_data=polls_store.PERSONAL_DATA,
+    ),
+    Feature(
+        "search",
+        commands=(angebot.COMMAND, wunsch.COMMAND),
+        personal_data=insights_store.PERSONAL_DATA,
+    ),
+    Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
+    Feature("leancoffee", commands=(leancoffee.COMMAND,)),
+    Feature("tandem", commands=(tandem.COMMAND,), personal_data=exchange_store.PERSONAL_DATA),
+    Feature("wol", commands=(wol.COMMAND,)),
+    Feature("dashboard", commands=(dashboard.COMMAND,), personal_data=web_store.PERSONAL_DATA),
+)
+
+
+def registry() -> Registry:
+    """Every chat command of every feature, for the router and ``!hilfe``."""
+    return Registry([command for feature in FEATURES for command in feature.commands])
