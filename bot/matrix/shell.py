@@ -27,6 +27,7 @@ from nio import (
     AsyncClientConfig,
     DiscoveryInfoError,
     ErrorResponse,
+    Event,
     JoinResponse,
     LocalProtocolError,
     LoginResponse,
@@ -624,6 +625,39 @@ class MatrixShell:
         if encrypt and keys is not None:
             return {"file": {"url": response.content_uri, **keys}}
         return {"url": response.content_uri}
+
+    # What features may ask about rooms, so that none reaches into nio's client.
+
+    def is_joined(self, room_id: str) -> bool:
+        """Whether the bot's client knows it is in the room (from sync; not for privacy checks)."""
+        return room_id in self.client.rooms
+
+    def joined_room_ids(self) -> list[str]:
+        return list(self.client.rooms)
+
+    def room_name(self, room_id: str) -> str | None:
+        """The room's own name or canonical alias; never a computed name made of people's names."""
+        room = self.client.rooms.get(room_id)
+        name = room and (room.name or room.canonical_alias)
+        return str(name) if name else None
+
+    def local_members(self, room_id: str) -> set[str]:
+        """Members from the client's lazy-loaded view: a hint for waiting, never for deciding."""
+        room = self.client.rooms.get(room_id)
+        return set(room.users) if room is not None else set()
+
+    def decrypt_raw(self, room_id: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """A fetched encrypted event's cleartext source, or ``None`` when it cannot be read yet."""
+        try:
+            encrypted = Event.parse_encrypted_event({**raw, "room_id": room_id})
+            if not isinstance(encrypted, MegolmEvent):
+                return None
+            encrypted.room_id = room_id
+            decrypted = self.client.decrypt_event(encrypted)
+        except Exception:  # missing keys, broken events: the sync path will retry those
+            return None
+        source = getattr(decrypted, "source", None)
+        return source if isinstance(source, dict) and "type" in source else None
 
     def is_encrypted(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
