@@ -30,7 +30,7 @@ from nio.store import SqliteStore
 
 from bot.dev.client import DevUser, body_of
 from bot.dev.server import LocalSynapse, RegisteredUser
-from bot.matrix.shell import SYNC_FILTER, SYNC_TIMEOUT_MS
+from bot.matrix.sync import SYNC_FILTER, SYNC_TIMEOUT_MS
 
 REPO = Path(__file__).resolve().parent.parent
 ROUNDS = 100

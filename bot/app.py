@@ -29,11 +29,13 @@ from bot.events import content_of, relation
 from bot.feature import States
 from bot.matrix.private import PrivateRooms
 from bot.matrix.retry import InviteQueue
-from bot.matrix.shell import GapNotFilled, HomeserverUnavailable, MatrixShell, SendFailed, txn_id
+from bot.matrix.shell import MatrixShell
+from bot.matrix.sync import GapNotFilled
 from bot.registry import Command, Registry, Scope
 from bot.store import Store
 from bot.text.i18n import LANGUAGES, Message, Texts
 from bot.text.parsing import parse_command, strip_reply_fallback
+from bot.transport import HomeserverUnavailable, SendFailed, txn_id
 from bot.web import WebServer, start_web
 from bot.wiring import FEATURES, registry
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.matrix.private import Part
-from bot.matrix.shell import txn_id
 from bot.registry import Command, Scope
 from bot.text.i18n import Message, Texts
+from bot.transport import txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -26,13 +26,14 @@ from nio.exceptions import EncryptionError
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import verify_signed_json
 
-from bot import matrix as matrix_module
 from bot.cli.keys import _bot_client
 from bot.config import load_config
 from bot.dev.client import DevUser, body_of, replies_to
 from bot.dev.server import LocalSynapse, RegisteredUser
+from bot.matrix import trust
 from bot.matrix.crosssign import ensure_cross_signing
-from bot.matrix.shell import CROSS_SIGNING_SEEDS, MatrixShell
+from bot.matrix.session import CROSS_SIGNING_SEEDS
+from bot.matrix.shell import MatrixShell
 from tests.conftest import REPO, BotFactory, RunningBot, UserFactory, room_with_bot
 
 INTEGRATION = pytest.mark.integration  # the bookkeeping tests at the end are plain unit tests
@@ -100,7 +101,7 @@ async def test_device_is_cross_signed_private_and_stable_across_restarts(
     devices = await bot_devices(bot)
     assert device_id in devices
 
-    caplog.set_level(logging.INFO, logger="bot.matrix.shell")
+    caplog.set_level(logging.INFO, logger="bot.matrix")
     for _ in range(2):
         await bot.restart()
         assert bot.app.shell.client.device_id == device_id
@@ -125,7 +126,7 @@ async def test_restart_and_new_user_device_keep_the_conversation_readable(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.matrix.shell")
+    caplog.set_level(logging.WARNING, logger="bot.matrix")
     bot = await make_bot()
     alice = await make_user("alice")
     room = await room_with_bot(alice, bot, encrypted=True)
@@ -252,7 +253,7 @@ def from_bot_encrypted(user: DevUser, room: str, bot: RunningBot) -> list[Any]:
 async def test_command_without_room_key_is_answered_once_the_key_arrives(
     make_bot: BotFactory, make_user: UserFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.matrix.shell")
+    caplog.set_level(logging.INFO, logger="bot.matrix")
     bot = await make_bot()
     alice = await make_user("alice")
     room = await room_with_bot(alice, bot, encrypted=True)
@@ -433,14 +434,14 @@ async def test_pending_event_is_given_up_after_a_minute_without_content(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(matrix_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(trust.time, "monotonic", lambda: now[0])
     shell = shell_with(FakeCryptoClient())
     shell.note_undecryptable("!raum:example.org", megolm_event("$lost"))
     await asyncio.sleep(0)
     now[0] += 59
     assert shell.retry_decryption() == [] and "$lost" in shell._pending
     now[0] += 2
-    with caplog.at_level(logging.WARNING, logger="bot.matrix.shell"):
+    with caplog.at_level(logging.WARNING, logger="bot.matrix"):
         assert shell.retry_decryption() == []
     assert "$lost" not in shell._pending
     (record,) = [r for r in caplog.records if "giving up" in r.getMessage()]

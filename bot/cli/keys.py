@@ -24,7 +24,8 @@ from nio import AsyncClient
 from nio.exceptions import EncryptionError
 
 from bot.config import Config, load_config
-from bot.matrix.shell import CROSS_SIGNING_SEEDS, MatrixShell
+from bot.matrix.session import CROSS_SIGNING_SEEDS
+from bot.matrix.shell import MatrixShell
 from bot.store import Store
 
 MIN_PASSPHRASE_LENGTH = 8

@@ -33,7 +33,7 @@ def _load(path: str) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import Impulsbot
-    from bot.matrix.shell import SendFailed
+    from bot.transport import SendFailed
 
     config = _load(args.config)
     try:

@@ -27,7 +27,8 @@ from nio.store import SqliteStore
 
 from bot.dev.server import RegisteredUser
 from bot.events import content_of, relation
-from bot.matrix.shell import MEGOLM, crypto_housekeeping
+from bot.matrix.rooms import MEGOLM
+from bot.matrix.sync import crypto_housekeeping
 
 Predicate = Callable[[Any], bool]
 

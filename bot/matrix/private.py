@@ -28,8 +28,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.matrix.shell import HomeserverUnavailable, Members, SendFailed, txn_id
 from bot.store.private import PENDING_DELIVERY_DAYS, PendingDelivery
+from bot.transport import HomeserverUnavailable, Members, SendFailed, txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -7,7 +7,7 @@ server has not stored its invite yet (``403 You are not invited to this room``, 
 race), or the remote server is briefly down or slow (5xx, timeouts).
 
 Pending invites survive a restart in the store (migration 0020): a sync from a stored token does
-not show an old invite again.
+not show an old invite again. Also the words for a failed answer in the log (:func:`describe`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ FIRST_DELAY_S = 1.0
 MAX_DELAY_S = 32.0
 GIVE_UP_AFTER_S = 240.0
 KEEP_S = PENDING_INVITE_DAYS * 86400  # older pending invites are not tried again at start
+MAX_BACKOFF_S = 30.0  # longest wait between two tries of a sync or a send
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def classify(response: object, *, forbidden_is_transient: bool = False) -> Attem
         return Attempt(False, retry=True, reason=f"{type(response).__name__}: {response}")
     if not isinstance(response, ErrorResponse):
         return Attempt(False, retry=False, reason=type(response).__name__)
-    status = getattr(getattr(response, "transport_response", None), "status", None)
+    status = http_status(response)
     reason = f"HTTP {status or '?'} {response.status_code or ''} {response.message or ''}".strip()
     return Attempt(False, retry=transient_status(status, forbidden_is_transient), reason=reason)
 
@@ -76,6 +77,18 @@ def transient_status(status: int | None, forbidden_is_transient: bool = False) -
         or status == 429
         or (status == 403 and forbidden_is_transient)
     )
+
+
+def http_status(response: object) -> int | None:
+    return getattr(getattr(response, "transport_response", None), "status", None)
+
+
+def describe(response: object) -> str:
+    """A failed answer or exception in words for the log (status, errcode, message)."""
+    if isinstance(response, ErrorResponse):
+        status = getattr(getattr(response, "transport_response", None), "status", "?")
+        return f"HTTP {status} {response.status_code or ''} {response.message or ''}".strip()
+    return type(response).__name__ + (f": {response}" if isinstance(response, Exception) else "")
 
 
 Sleep = Callable[[float], Awaitable[bool]]  # False: stop trying (the bot is shutting down)
