@@ -1,7 +1,7 @@
 """Property-based fuzzing: every command parser, and the bot's event dispatch end to end.
 
 The parsers must return a value or raise their own documented input error — never anything else.
-The dispatch (``Impulsbot._process_room``: listeners, command routing, handlers) runs on a real
+The dispatch (``Dispatch.process_room``: listeners, command routing, handlers) runs on a real
 store with a fake transport that records what would be sent: whatever arrives, nothing may
 blow up, every command gets an answer, and no answer carries user-supplied HTML unescaped.
 The fake transport is deliberate here: the target is the handler, not Matrix (the real-Synapse
@@ -293,7 +293,7 @@ class Harness:
         before = len(self.shell.sent)
         self.errors.records.clear()
         event = Event.parse_event(source)
-        self.loop.run_until_complete(self.app._process_room(room_id, [event]))
+        self.loop.run_until_complete(self.app.router.dispatch.process_room(room_id, [event]))
         self.loop.run_until_complete(self._drain())
         return self.shell.sent[before:]
 

@@ -76,7 +76,7 @@ async def test_invite_from_a_server_missing_from_the_allowlist_is_rejected(
 ) -> None:
     bot = await make_bot()  # allow-list: only the home server, with its port
     eve = await make_remote_user("eve")
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.router"):
         room = await eve.create_room(invite=[bot.user_id], encrypted=False)
         await until(lambda: any(f"rejecting invite to {room}" in m for m in caplog.messages), 60)
     assert bot.app is not None
