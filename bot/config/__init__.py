@@ -4,7 +4,44 @@
 environment, and the operator's wording of every error (file, line, field).
 """
 
-from bot.config.models import *  # noqa: F403  (every section model, as before the split)
-from bot.config.models import Config, ConfigError, load_config, parse_duration, secret_fields
+from bot.config.load import describe_validation_error, load_config, secret_fields
+from bot.config.models import (
+    AccessConfig,
+    BotConfig,
+    Config,
+    ConfigError,
+    ContentConfig,
+    FeedbackConfig,
+    ImpulsesConfig,
+    InsightsConfig,
+    MatrixConfig,
+    PollsConfig,
+    PrivacyConfig,
+    StorageConfig,
+    TandemConfig,
+    WebConfig,
+    WolConfig,
+    parse_duration,
+)
 
-__all__ = ["Config", "ConfigError", "load_config", "parse_duration", "secret_fields"]
+__all__ = [
+    "AccessConfig",
+    "BotConfig",
+    "Config",
+    "ConfigError",
+    "ContentConfig",
+    "FeedbackConfig",
+    "ImpulsesConfig",
+    "InsightsConfig",
+    "MatrixConfig",
+    "PollsConfig",
+    "PrivacyConfig",
+    "StorageConfig",
+    "TandemConfig",
+    "WebConfig",
+    "WolConfig",
+    "describe_validation_error",
+    "load_config",
+    "parse_duration",
+    "secret_fields",
+]
