@@ -101,7 +101,7 @@ async def test_device_is_cross_signed_private_and_stable_across_restarts(
     devices = await bot_devices(bot)
     assert device_id in devices
 
-    caplog.set_level(logging.INFO, logger="bot.matrix")
+    caplog.set_level(logging.INFO, logger="bot.matrix.shell")
     for _ in range(2):
         await bot.restart()
         assert bot.app.shell.client.device_id == device_id
@@ -126,7 +126,7 @@ async def test_restart_and_new_user_device_keep_the_conversation_readable(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.matrix")
+    caplog.set_level(logging.WARNING, logger="bot.matrix.shell")
     bot = await make_bot()
     alice = await make_user("alice")
     room = await room_with_bot(alice, bot, encrypted=True)
@@ -253,7 +253,7 @@ def from_bot_encrypted(user: DevUser, room: str, bot: RunningBot) -> list[Any]:
 async def test_command_without_room_key_is_answered_once_the_key_arrives(
     make_bot: BotFactory, make_user: UserFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.matrix")
+    caplog.set_level(logging.INFO, logger="bot.matrix.shell")
     bot = await make_bot()
     alice = await make_user("alice")
     room = await room_with_bot(alice, bot, encrypted=True)
@@ -441,7 +441,7 @@ async def test_pending_event_is_given_up_after_a_minute_without_content(
     now[0] += 59
     assert shell.retry_decryption() == [] and "$lost" in shell._pending
     now[0] += 2
-    with caplog.at_level(logging.WARNING, logger="bot.matrix"):
+    with caplog.at_level(logging.WARNING, logger="bot.matrix.shell"):
         assert shell.retry_decryption() == []
     assert "$lost" not in shell._pending
     (record,) = [r for r in caplog.records if "giving up" in r.getMessage()]

@@ -31,8 +31,8 @@ from nio.events import Event
 from bot import leancoffee, polls, privacy, schedule, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.matrix.shell import Members
 from bot.text import parsing
-from bot.transport import Members
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))

@@ -33,7 +33,7 @@ from bot.store import Store
 from bot.text.i18n import LANGUAGES, Message, Texts
 from bot.transport import HomeserverUnavailable, SendFailed, TooLarge
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.matrix.shell")  # as before the split: log filters keep working
 
 SEND_GIVE_UP_S = 120.0  # total deadline of one send, retries included
 

@@ -20,7 +20,7 @@ from bot.matrix.crosssign import ensure_cross_signing
 from bot.store import Store
 from bot.transport import SendFailed
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.matrix.shell")  # as before the split: log filters keep working
 
 MAX_BACKOFF_S = 30.0
 REQUEST_TIMEOUTS = 3  # nio retries a timed-out request this often, not forever

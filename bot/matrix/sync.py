@@ -21,7 +21,7 @@ from bot.config import Config
 from bot.matrix.retry import MAX_BACKOFF_S, describe
 from bot.store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.matrix.shell")  # as before the split: log filters keep working
 
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
