@@ -36,6 +36,7 @@ WORKERS ?= 3
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 bench: $(STAMP)
@@ -44,6 +45,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tools/axe/node_modules test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache .hypothesis tools/axe/node_modules test-artifacts

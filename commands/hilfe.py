@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.matrix.outgoing import shorten
 from bot.registry import Command, Scope
 from bot.text.i18n import Message, join
+from bot.transport import shorten
 
 
 def summary(ctx: Context, command: Command) -> Message:

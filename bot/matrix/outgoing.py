@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.text.i18n import Message, escape
+from bot.transport import SHORT_ECHO, shorten
+
+__all__ = ["SHORT_ECHO", "shorten"]  # their home is bot.transport; imported from here before
 
 MAX_EVENT_BYTES = 65_536  # Synapse's MAX_PDU_SIZE: the whole signed event as canonical JSON
 # What the homeserver adds around our content: event type, room and sender IDs (each up to 255
@@ -26,18 +29,12 @@ ENVELOPE_RESERVE = 4_096
 CONTENT_BUDGET = MAX_EVENT_BYTES - ENVELOPE_RESERVE
 MAX_PARTS = 4  # a longer answer is cut with a hint: nobody reads five screens of chat
 ELLIPSIS = "…"
-SHORT_ECHO = 200  # characters of user input an answer repeats
 
 # Megolm message layout (vodozemac/libolm): version byte, message index (tag + varint ≤ 5 bytes),
 # ciphertext (tag + varint length), 8-byte MAC, 64-byte Ed25519 signature; AES-256-CBC pads the
 # plaintext to whole 16-byte blocks (PKCS#7 always adds at least one byte).
 _MEGOLM_FIXED = 1 + 1 + 5 + 1 + 8 + 64
 _KEY_43 = "x" * 43  # curve25519 sender key and session ID, unpadded base64 of 32 bytes
-
-
-def shorten(text: str, limit: int = SHORT_ECHO) -> str:
-    """User input as an answer may repeat it: at most ``limit`` characters, cut with "…"."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def canonical_size(value: Any) -> int:
