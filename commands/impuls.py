@@ -11,7 +11,7 @@ Exactly-once protocol for one post (scheduled slot, ``!impuls jetzt`` or a repea
 
 Every scheduler tick first re-sends claims left open by a crash (within ``impulses.catch_up``),
 then handles subscriptions whose stored ``next_due_ms`` has come. Slots are computed in the room's
-configured time zone by :mod:`bot.schedule` and compared as UTC instants.
+configured time zone by :mod:`bot.features.impulses.schedule` and compared as UTC instants.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.events import content_of, event_type, reaction, redacted_event, referenced_event, relation
-from bot.impulses import (
+from bot.features.impulses.library import (
     Impulse,
     ImpulseError,
     ImpulseLibrary,
@@ -37,10 +37,7 @@ from bot.impulses import (
     render_plan,
     upcoming,
 )
-from bot.matrix.outgoing import shorten
-from bot.matrix.shell import SendFailed, txn_id
-from bot.registry import Command, Job, Scope, SubScope
-from bot.schedule import (
+from bot.features.impulses.schedule import (
     ScheduleSyntaxError,
     describe_schedule,
     due_slot,
@@ -50,6 +47,9 @@ from bot.schedule import (
     parse_schedule,
     slot_key,
 )
+from bot.matrix.outgoing import shorten
+from bot.matrix.shell import SendFailed, txn_id
+from bot.registry import Command, Job, Scope, SubScope
 from bot.store.feedback import FeedbackRecord
 from bot.store.impulses import ImpulsePost, ImpulseSubscription
 from bot.text.bounds import MAX_PAUSE_DAYS
@@ -65,7 +65,7 @@ UTC = dt.UTC
 FEATURE = "impuls"
 TICK_SECONDS = 1.0
 PLAN_LENGTH = 5
-# "Until further notice": bot.schedule treats a pause up to the last representable day as endless.
+# "Until further notice": the schedule treats a pause up to the last representable day as endless.
 PAUSE_FOREVER = dt.date.max
 
 SUBCOMMANDS = {

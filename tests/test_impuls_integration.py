@@ -14,7 +14,7 @@ import pytest
 from nio import Api, RoomSendResponse
 
 from bot.dev.client import DevUser, body_of, content_of, html_of
-from bot.schedule import local_slot, slot_key
+from bot.features.impulses.schedule import local_slot, slot_key
 from commands.impuls import feature, from_ms, process_subscription, run_due, to_ms
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 

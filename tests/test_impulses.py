@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.impulses import (
+from bot.features.impulses.library import (
     Impulse,
     ImpulseError,
     ImpulseLibrary,
@@ -22,7 +22,7 @@ from bot.impulses import (
     render_plan,
     upcoming,
 )
-from bot.schedule import Schedule, next_slots
+from bot.features.impulses.schedule import Schedule, next_slots
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHIPPED = Path(__file__).resolve().parent.parent / "content"

@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Config
-from bot.impulses import ImpulseLibrary, load_impulses
-from bot.schedule import (
+from bot.features.impulses.library import ImpulseLibrary, load_impulses
+from bot.features.impulses.schedule import (
     Schedule,
     ScheduleSyntaxError,
     describe_schedule,

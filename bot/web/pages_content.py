@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from bot.catalogue import FORMATS, TYPES, CatalogueError, load_catalogue
 from bot.export import iso_week
-from bot.impulses import ImpulseError, load_impulses
+from bot.features.impulses.library import ImpulseError, load_impulses
 from bot.text.i18n import Texts
 from bot.web import content_edit
 from bot.web.auth import SERVER, visitor

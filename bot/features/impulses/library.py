@@ -39,7 +39,7 @@ from markdown.treeprocessors import Treeprocessor
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from bot.schedule import (
+from bot.features.impulses.schedule import (
     Schedule,
     describe_schedule,
     format_date,
@@ -709,9 +709,9 @@ def render_plan(
 ) -> Message:
     """The plan as a message: header with the schedule, one line per slot, skipped holidays noted.
 
-    ``entries`` pairs slots from :func:`bot.schedule.next_slots` with impulses from
-    :func:`upcoming`. With ``now`` and ``holidays_state``, holidays on schedule days up to the last
-    entry are listed in between, so nobody wonders why a day is missing.
+    ``entries`` pairs slots from :func:`~bot.features.impulses.schedule.next_slots` with
+    impulses from :func:`upcoming`. With ``now`` and ``holidays_state``, holidays on schedule
+    days up to the last entry are listed in between, so nobody wonders why a day is missing.
     """
     texts = Texts(lang)
     lines = [texts("impuls.plan.header", schedule=describe_schedule(schedule, texts))]
