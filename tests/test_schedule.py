@@ -17,34 +17,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Config
-from bot.features.impulses.library import ImpulseLibrary, load_impulses
+from bot.feature import States
+from bot.features.impulses.library import load_impulses
+from bot.features.impulses.model import ImpulseLibrary
+from bot.features.impulses.public_holidays import holiday_name, is_holiday, normalize_state
+from bot.features.impulses.render import describe_schedule, format_slot
 from bot.features.impulses.schedule import (
     Schedule,
     ScheduleSyntaxError,
-    describe_schedule,
     due_slot,
-    format_slot,
-    holiday_name,
-    is_holiday,
     local_slot,
     next_slots,
-    normalize_state,
     parse_schedule,
     parse_slot_key,
     slot_key,
 )
+from bot.features.impulses.scheduler import from_ms, next_due_ms, run_due, to_ms
+from bot.features.impulses.settings import parse_pause_date, resolve_topics
+from bot.features.impulses.state import ImpulsesState
 from bot.store import Store
 from bot.store.impulses import ImpulseSubscription
 from bot.text.i18n import Message, Texts
-from commands.impuls import (
-    ImpulseFeature,
-    from_ms,
-    next_due_ms,
-    parse_pause_date,
-    resolve_topics,
-    run_due,
-    to_ms,
-)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -413,13 +406,13 @@ def test_schedule_rejects_empty_weekdays() -> None:
 
 
 # ------------------------------------------------- the posting loop with an injected clock
-# commands.impuls.run_due against a real SQLite store and a fake Matrix shell that deduplicates
+# scheduler.run_due against a real SQLite store and a fake Matrix shell that deduplicates
 # transaction IDs like Synapse does. No network: fast, and the clock is fully controlled.
 
 
 class FakeShell:
     def __init__(self, rooms: set[str]) -> None:
-        self.client = type("Client", (), {"rooms": dict.fromkeys(rooms)})()
+        self.rooms = set(rooms)
         self.calls: list[tuple[str, str, str]] = []  # (room, txn, body)
         self.events: dict[str, str] = {}  # txn → event id, as the homeserver remembers it
 
@@ -427,13 +420,17 @@ class FakeShell:
         self.calls.append((room_id, txn, content["body"]))
         return self.events.setdefault(txn, f"$event{len(self.events)}")
 
+    def is_joined(self, room_id: str) -> bool:
+        return room_id in self.rooms
+
 
 class FakeApp:
     def __init__(self, config: Config, store: Store, library: ImpulseLibrary, room: str) -> None:
         self.config = config
         self.store = store
         self.shell = FakeShell({room})
-        self.features = {"impuls": ImpulseFeature(library)}
+        self.state = States()
+        self.state.put(ImpulsesState(library))
         self.clock = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
     def now(self) -> dt.datetime:
@@ -482,7 +479,7 @@ async def make_app(tmp_path: Path, library: ImpulseLibrary) -> AsyncIterator[Any
         stores.append(store)
         app = FakeApp(config, store, library, ROOM)
         for room in (ROOM, *extra_rooms):
-            app.shell.client.rooms[room] = None
+            app.shell.rooms.add(room)
             await store.remember_room(room, 0, is_direct=False)
             sub = ImpulseSubscription(room, spec, watermark_ms=to_ms(subscribed_at))
             sub = replace(sub, next_due_ms=next_due_ms(app, sub, subscribed_at))  # type: ignore[arg-type]
@@ -525,7 +522,7 @@ async def test_loop_posts_each_slot_once_at_the_right_instant_across_dst(make_ap
         (dt.datetime(2026, 3, 31, 7, 0, tzinfo=UTC), "slot:2026-03-31T09:00"),
     ]
     # Every send was a different impulse, in rotation order, each with its own transaction ID.
-    library = app.features["impuls"].library
+    library = app.state.get(ImpulsesState).library
     titles = [body.split("\n", 1)[0] for _, _, body in app.shell.calls]
     assert titles == [impulse.title for impulse in library.impulses[:4]]
     assert len({txn for _, txn, _ in app.shell.calls}) == 4
@@ -580,7 +577,7 @@ async def test_crash_between_send_and_record_resends_the_same_impulse_and_txn(
 
 async def test_stale_open_claim_is_given_up_not_posted_late(make_app: Any) -> None:
     app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0), catch_up="2h")
-    library = app.features["impuls"].library
+    library = app.state.get(ImpulsesState).library
     slot = berlin(2026, 6, 1, 9, 0)
     await app.store.claim_impulse(
         ROOM, "slot:2026-06-01T09:00", "slot", library.impulses[0].id, to_ms(slot), to_ms(slot)
