@@ -34,6 +34,7 @@ from bot.config import load_config
 from bot.features.impulses import schedule
 from bot.matrix.shell import Members
 from bot.text import parsing
+from bot.text.problems import ParseProblem
 from bot.wiring import FEATURES
 from tests.conftest import REPO
 
@@ -105,7 +106,7 @@ def _allowed_errors() -> dict[str, tuple[type[BaseException], ...]]:
         "poll": (polls.PollInputError,),
         "vote": (polls.VoteInputError,),
         "feedback": (privacy.FeedbackInputError,),
-        "schedule": (schedule.ScheduleSyntaxError,),
+        "schedule": (ParseProblem,),
     }
 
 

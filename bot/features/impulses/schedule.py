@@ -17,54 +17,18 @@ computing e.g. a sleep duration should do ``slot.astimezone(UTC) - now.astimezon
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.features.impulses.public_holidays import is_holiday, normalize_state
-from bot.text.i18n import Message, Texts
+from bot.text.weekdays import WORKDAYS, parse_weekly
 
 UTC = dt.UTC
-DEFAULT_WEEKDAYS = frozenset(range(5))  # Mon–Fri, Python numbering (0 = Monday)
+DEFAULT_WEEKDAYS = WORKDAYS  # Mon–Fri, Python numbering (0 = Monday)
 DEFAULT_TIME = dt.time(9, 0)
 DEFAULT_CATCH_UP = dt.timedelta(hours=2)
-
-# German first (the UI language), English spellings accepted too so English users can type them.
-_DAY_NAMES: dict[str, int] = {
-    **{name: i for i, name in enumerate(("mo", "di", "mi", "do", "fr", "sa", "so"))},
-    **{
-        name: i
-        for i, name in enumerate(
-            ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
-        )
-    },
-    "sonnabend": 5,
-    **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
-    **{
-        name: i
-        for i, name in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
-    "tues": 1,
-    "thur": 3,
-    "thurs": 3,
-}
-_DAY_GROUPS: dict[str, frozenset[int]] = {
-    "täglich": frozenset(range(7)),
-    "taeglich": frozenset(range(7)),
-    "daily": frozenset(range(7)),
-    "werktags": DEFAULT_WEEKDAYS,
-    "weekdays": DEFAULT_WEEKDAYS,
-    "wochenende": frozenset({5, 6}),
-    "weekend": frozenset({5, 6}),
-}
-# Words people naturally put in between ("Mo und Mi um 9 Uhr") that carry no meaning here.
-_FILLER = frozenset({"um", "at", "und", "and", "&", "ab", "jeden", "every"})
-_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?(uhr|h)?$")
-_LOOKS_LIKE_TIME = re.compile(r"^\d")
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,78 +55,15 @@ class Schedule:
         return f"{_german_days_spec(self.weekdays)} {self.time:%H:%M}"
 
 
-class ScheduleSyntaxError(ValueError):
-    """Unparseable schedule input; ``key``/``params`` name a locale text that shows an example."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(f"{key} {params}")
-        self.key = key
-        self.params = params
-
-    def message(self, texts: Texts) -> Message:
-        return texts(self.key, **self.params)
-
-
 def parse_schedule(text: str) -> Schedule:
-    """Parse ``[Mo-Fr|täglich|Mo,Mi,Fr] [HH:MM]`` (both parts optional, any order).
+    """A schedule as people type it, read by :func:`bot.text.weekdays.parse_weekly` ("Mo-Fr 9:00",
+    "dienstags 10 Uhr", "täglich", "9:30" …); without days Mo–Fr, without a time 09:00.
 
-    Defaults: Mo–Fr and 09:00. Accepts German and English day names (short or long, any case),
-    ranges ("Mo-Fr", "Mo bis Fr", wrapping "Fr-Mo"), lists ("Mo,Mi,Fr", "Mo und Mi") and times as
-    "9:30", "09:30", "9.30", "9 Uhr" or "9".
+    Raises :class:`bot.text.problems.ParseProblem`.
     """
-    days: set[int] = set()
-    time: dt.time | None = None
-    time_token = ""
-    for token in _tokens(text):
-        if _LOOKS_LIKE_TIME.match(token):
-            parsed = _parse_time(token)
-            if time is not None and parsed != time:
-                raise ScheduleSyntaxError(
-                    "impuls.schedule.err_two_times", first=time_token, second=token
-                )
-            time, time_token = parsed, token
-        else:
-            days |= _parse_days(token)
-    return Schedule(frozenset(days) or DEFAULT_WEEKDAYS, time or DEFAULT_TIME)
-
-
-def _tokens(text: str) -> list[str]:
-    """Split into day and time tokens; the user's spelling is kept for error messages."""
-    normal = re.sub(r"[–—]", "-", text.strip())
-    normal = re.sub(r"\s+(?:bis|to)\s+", "-", normal, flags=re.I)  # "Mo bis Fr" → "Mo-Fr"
-    normal = re.sub(r"\s*-\s*", "-", normal)
-    normal = re.sub(r"(\d)\s+(uhr|h)\b", r"\1\2", normal, flags=re.I)  # "9 Uhr": one token
-    parts = re.split(r"[\s,;/]+", normal)
-    return [part for part in parts if part and part.casefold() not in _FILLER]
-
-
-def _parse_time(token: str) -> dt.time:
-    match = _TIME.match(token.casefold())
-    if match:
-        hour, minute = int(match.group(1)), int(match.group(2) or 0)
-        if hour <= 23 and minute <= 59:
-            return dt.time(hour, minute)
-    raise ScheduleSyntaxError("impuls.schedule.err_time", token=token)
-
-
-def _parse_days(token: str) -> frozenset[int]:
-    if token.casefold() in _DAY_GROUPS:
-        return _DAY_GROUPS[token.casefold()]
-    if "-" not in token:
-        return frozenset({_day(token)})
-    start_name, _, end_name = token.partition("-")
-    if not start_name or not end_name or "-" in end_name:
-        raise ScheduleSyntaxError("impuls.schedule.err_range", token=token)
-    start, end = _day(start_name, whole=token), _day(end_name, whole=token)
-    # Ranges may wrap over the weekend ("Fr-Mo" = Fr, Sa, So, Mo).
-    return frozenset((start + offset) % 7 for offset in range((end - start) % 7 + 1))
-
-
-def _day(name: str, *, whole: str | None = None) -> int:
-    day = _DAY_NAMES.get(name.casefold().rstrip("."))
-    if day is None:
-        raise ScheduleSyntaxError("impuls.schedule.err_unknown", token=whole or name)
-    return day
+    weekly = parse_weekly(text)
+    time = DEFAULT_TIME if weekly.at is None else weekly.at
+    return Schedule(weekly.days or DEFAULT_WEEKDAYS, time)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from bot.features.impulses.model import ImpulseLibrary, upcoming
 from bot.features.impulses.render import describe_schedule, format_date, format_slot
-from bot.features.impulses.schedule import ScheduleSyntaxError, parse_schedule
+from bot.features.impulses.schedule import parse_schedule
 from bot.features.impulses.scheduler import from_ms, next_due_ms, to_ms, upcoming_slots
 from bot.features.impulses.state import impulses_state
 from bot.sending import shorten
 from bot.store.impulses import ImpulseSubscription
 from bot.text.bounds import MAX_PAUSE_DAYS
 from bot.text.i18n import Message, Texts, join
+from bot.text.problems import ParseProblem
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -61,7 +62,7 @@ def not_subscribed(ctx: Context) -> Message:
 async def subscribe(ctx: Context, args: str) -> Message:
     try:
         schedule = parse_schedule(args)
-    except ScheduleSyntaxError as exc:
+    except ParseProblem as exc:
         return join([exc.message(ctx.t), ctx.text("impuls.command.subscribe_example")])
     now = ctx.now
     existing = await ctx.app.store.get_impulse_subscription(ctx.room_id)
