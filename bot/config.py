@@ -160,7 +160,7 @@ class ImpulsesConfig(Strict):
     @classmethod
     def _state(cls, value: str | None) -> str | None:
         # local import: keeps config import-light
-        from bot.features.impulses.schedule import normalize_state
+        from bot.features.impulses.public_holidays import normalize_state
 
         # "nw" or "Nordrhein-Westfalen" → "NW"; an unknown state fails at start-up, not in June.
         return normalize_state(value) if value else None
