@@ -158,8 +158,7 @@ class ImpulsesConfig(Strict):
     @field_validator("holidays_state")
     @classmethod
     def _state(cls, value: str | None) -> str | None:
-        # local import: keeps config import-light
-        from bot.features.impulses.public_holidays import normalize_state
+        from bot.config.states import normalize_state  # local: only this validator needs it
 
         # "nw" or "Nordrhein-Westfalen" → "NW"; an unknown state fails at start-up, not in June.
         return normalize_state(value) if value else None

@@ -7,22 +7,9 @@ from functools import cache
 
 import holidays
 
+from bot.config.states import normalize_state
 
-@cache
-def normalize_state(state: str) -> str:
-    """Federal state code: "nw" or "Nordrhein-Westfalen" → "NW"; ValueError if unknown."""
-    value = state.strip()
-    codes = {code.casefold(): code for code in holidays.Germany.subdivisions}
-    aliases = {name.casefold(): code for name, code in _state_aliases().items()}
-    found = codes.get(value.casefold()) or aliases.get(value.casefold())
-    if found is None:
-        valid = ", ".join(code for code in holidays.Germany.subdivisions if len(code) == 2)
-        raise ValueError(f"unbekanntes Bundesland {state!r}; gültig sind: {valid}")
-    return found
-
-
-def _state_aliases() -> dict[str, str]:
-    return dict(getattr(holidays.Germany, "subdivisions_aliases", {}))
+__all__ = ["holiday_name", "is_holiday", "normalize_state"]
 
 
 @cache
