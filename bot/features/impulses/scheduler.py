@@ -26,8 +26,8 @@ from bot.features.impulses.render import render_impulse
 from bot.features.impulses.schedule import due_slot, next_slots, parse_schedule, slot_key
 from bot.features.impulses.state import impulses_state
 from bot.registry import Job
-from bot.sending import SendFailed, txn_id
 from bot.store.impulses import ImpulsePost, ImpulseSubscription
+from bot.transport import SendFailed, txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -17,11 +17,11 @@ from bot.features.impulses.render import describe_schedule, format_date, format_
 from bot.features.impulses.schedule import parse_schedule
 from bot.features.impulses.scheduler import from_ms, next_due_ms, to_ms, upcoming_slots
 from bot.features.impulses.state import impulses_state
-from bot.sending import shorten
 from bot.store.impulses import ImpulseSubscription
 from bot.text.bounds import MAX_PAUSE_DAYS
 from bot.text.i18n import Message, Texts, join
 from bot.text.problems import ParseProblem
+from bot.transport import shorten
 
 if TYPE_CHECKING:
     from bot.context import Context
