@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.events import reaction, redacted_event
-from bot.leancoffee import (
+from bot.features.leancoffee.session import (
     ExtensionDecided,
     ExtensionVoteOpened,
     LcAction,

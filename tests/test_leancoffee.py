@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import leancoffee as lc
-from bot.leancoffee import (
+from bot.features.leancoffee import session as lc
+from bot.features.leancoffee.session import (
     DiscussionStarted,
     DotsCast,
     ExtensionDecided,

@@ -11,7 +11,8 @@ import json
 import pytest
 import vodozemac
 
-from bot import leancoffee, polls, privacy
+from bot import polls, privacy
+from bot.features.leancoffee import session as leancoffee
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
 from bot.outcome import Rejected

@@ -1,0 +1,1 @@
+"""Lean Coffee: collect topics, dot-vote, discuss each in a timebox, extend once, keep takeaways."""
