@@ -31,7 +31,7 @@ from nio.events import Event
 from bot import polls, privacy, schedule, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
-from bot.features.leancoffee import session as leancoffee
+from bot.features.leancoffee import parse as leancoffee
 from bot.matrix.shell import Members
 from bot.text import parsing
 from tests.conftest import REPO

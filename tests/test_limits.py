@@ -12,7 +12,7 @@ import pytest
 import vodozemac
 
 from bot import polls, privacy
-from bot.features.leancoffee import session as leancoffee
+from bot.features.leancoffee import parse as leancoffee
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
 from bot.outcome import Rejected
