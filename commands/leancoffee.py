@@ -18,20 +18,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
-from bot.events import reaction, redacted_event
 from bot.features.leancoffee import flow
 from bot.features.leancoffee import posts as lcp
-from bot.features.leancoffee.codec import session_to_dict
+from bot.features.leancoffee.listener import apply_reaction
 from bot.features.leancoffee.model import LeanCoffeeSession
 from bot.features.leancoffee.outcomes import ExtensionVoteOpened, SessionEnded
 from bot.features.leancoffee.parse import LcAction, LcCommand, parse_command
 from bot.features.leancoffee.posts import BOARD, PROMPT, REPLY, THREAD, Post
-from bot.features.leancoffee.reactions import on_reaction, undo_reaction
 from bot.features.leancoffee.render import render_board, render_summary, render_usage
 from bot.features.leancoffee.sessions import (
     finish_session,
     load_session,
-    rooms,
     save_session,
     setup,
 )
@@ -112,7 +109,7 @@ async def leancoffee(ctx: Context) -> None:
     outcomes = flow.apply(session, parsed, ctx.sender, ctx.is_moderator, ctx.now)
     posts = lcp.posts_for(outcomes, ctx.t, ctx.prefix)
     if any(o.ok for o in outcomes):  # else nothing changed: answer, but store nothing
-        await save_session(app, session, (event_id, [p.to_dict() for p in posts]))
+        await save_session(app, session, (event_id, posts))
     await deliver(app, room, session, posts, event_id, event_id)
 
 
@@ -123,7 +120,7 @@ async def _start(ctx: Context, existing: LeanCoffeeSession | None, command: LcCo
     session, started = flow.start(ctx.room_id, ctx.sender, ctx.now, command.settings)
     board = join([started.message(ctx.t, ctx.prefix), render_board(session, ctx.t, ctx.prefix)])
     posts, event_id = [Post(board, BOARD)], ctx.incoming.event_id
-    await save_session(ctx.app, session, (event_id, [p.to_dict() for p in posts]))
+    await save_session(ctx.app, session, (event_id, posts))
     await deliver(ctx.app, ctx.room_id, session, posts, event_id, event_id)
 
 
@@ -133,7 +130,7 @@ async def _end(ctx: Context, session: LeanCoffeeSession) -> None:
     if isinstance(outcome, SessionEnded):
         summary = render_summary(outcome.summary, ctx.t, ctx.app.config.bot.tz)
         posts = [Post(summary, REPLY)]
-        await finish_session(ctx.app, outcome.summary, event_id, [p.to_dict() for p in posts])
+        await finish_session(ctx.app, outcome.summary, event_id, posts)
     else:
         posts = [Post(outcome.message(ctx.t, ctx.prefix))]
     await deliver(ctx.app, ctx.room_id, session, posts, event_id, event_id)
@@ -172,33 +169,15 @@ async def _fire(app: Impulsbot, room_id: str, now: datetime) -> None:
 
 async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
     """Listener: dot reactions (1️⃣2️⃣3️⃣), 👍/👎 on the extension prompt, and their removal."""
-    if room_id not in rooms(app):
+    answer = await apply_reaction(app, room_id, event)
+    if answer is None:
         return
-    found = reaction(event)
-    redacted = redacted_event(event) if found is None else None
-    if found is None and redacted is None:
-        return
-    session = await load_session(app, room_id)
-    if session is None or not session.active:
-        rooms(app).discard(room_id)
-        return
-    before = session_to_dict(session)
-    if found is not None:
-        outcome = on_reaction(session, event.sender, found.target, found.key, found.event_id)
-        who, reply_to, txn_base = event.sender, found.target, found.event_id
-    else:
-        assert redacted is not None
-        outcome, who, reply_to = undo_reaction(session, redacted, event.sender)
-        txn_base = event.event_id
-    if session_to_dict(session) != before:
-        await save_session(app, session)
-    if outcome is None:
-        return
-    t = await app.room_texts(room_id)
-    # Reactions have no command to reply to, so the answer names the person.
-    message = join([mention(who), outcome.message(t, app.config.bot.prefix)], separator=": ")
+    said = answer.outcome.message(await app.room_texts(room_id), app.config.bot.prefix)
+    message = join([mention(answer.who), said], separator=": ")
     try:
-        await deliver(app, room_id, session, [Post(message)], reply_to, txn_base)
+        await deliver(
+            app, room_id, answer.session, [Post(message)], answer.reply_to, answer.txn_base
+        )
     except SendFailed as exc:
         log.warning("could not answer a Lean Coffee reaction in %s: %s", room_id, exc)
 

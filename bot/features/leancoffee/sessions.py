@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.features.leancoffee.codec import session_from_dict, session_to_dict, summary_to_dict
 from bot.features.leancoffee.model import LeanCoffeeSession, LeanCoffeeSummary
+from bot.features.leancoffee.posts import Post
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -48,19 +49,21 @@ async def load_session(app: Impulsbot, room_id: str) -> LeanCoffeeSession | None
 async def save_session(
     app: Impulsbot,
     session: LeanCoffeeSession,
-    applied: tuple[str, list[dict[str, Any]]] | None = None,
+    applied: tuple[str, list[Post]] | None = None,
 ) -> None:
     """Store the session; ``applied`` (command event id, its posts) marks a command as done in
     the same transaction, so a re-run after a crash re-sends instead of applying twice."""
     deadline = session.next_deadline()
     deadline_ms = int(deadline.timestamp() * 1000) if deadline is not None else None
-    await app.store.save_lc_session(session.room_id, session_to_dict(session), deadline_ms, applied)
+    record = None if applied is None else (applied[0], [p.to_dict() for p in applied[1]])
+    await app.store.save_lc_session(session.room_id, session_to_dict(session), deadline_ms, record)
     rooms(app).add(session.room_id)
 
 
 async def finish_session(
-    app: Impulsbot, summary: LeanCoffeeSummary, event_id: str, posts: list[dict[str, Any]]
+    app: Impulsbot, summary: LeanCoffeeSummary, event_id: str, posts: list[Post]
 ) -> None:
     """Replace the running session by its summary (with the posts announcing it)."""
-    await app.store.finish_lc_session(summary.room_id, summary_to_dict(summary), event_id, posts)
+    applied = [p.to_dict() for p in posts]
+    await app.store.finish_lc_session(summary.room_id, summary_to_dict(summary), event_id, applied)
     rooms(app).discard(summary.room_id)
