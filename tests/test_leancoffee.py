@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.features.leancoffee import flow, model, parse, reactions, render, voting
+from bot.features.leancoffee import flow, model, parse, posts, reactions, render, voting
 from bot.features.leancoffee.codec import (
     session_from_dict,
     session_to_dict,
@@ -34,8 +34,9 @@ from bot.features.leancoffee.outcomes import (
     VotingClosed,
 )
 from bot.features.leancoffee.parse import LcAction
+from bot.features.leancoffee.posts import BOARD, PROMPT, TOPIC, Post
 from bot.outcome import Outcome, Rejected
-from bot.text.i18n import Texts
+from bot.text.i18n import Message, Texts
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 10, 13, 9, 0, tzinfo=UTC)
@@ -636,6 +637,33 @@ def test_outcome_messages_render_without_leftover_placeholders() -> None:
         for texts in (DE, EN):
             message = outcome.message(texts, prefix="!")
             assert message.plain and not re.search(r"\{\w+\}", message.plain), message.plain
+
+
+# ---- posts: what the session remembers of the messages the shell sent -------------------------
+
+
+def test_the_session_remembers_board_topic_and_prompt_ids_once() -> None:
+    session = new_session("E-Akte")
+    assert posts.remember(session, Post(Message("b", "b"), BOARD), "$board")
+    assert posts.remember(session, Post(Message("t", "t"), TOPIC, topic=1), "$topic1")
+    assert posts.remember(session, Post(Message("p", "p"), PROMPT), "$prompt")
+    assert not posts.remember(session, Post(Message("p", "p"), PROMPT), "$prompt")
+    assert not posts.remember(session, Post(Message("x", "x")), "$other")
+    assert not posts.remember(None, Post(Message("b", "b"), BOARD), "$board")
+    assert (session.board_event_id, session.extension_prompt_event_id) == ("$board", "$prompt")
+    assert session.topic(1).event_id == "$topic1"  # type: ignore[union-attr]
+
+
+def test_posts_survive_the_store_and_timer_posts_have_stable_names() -> None:
+    post = Post(Message("Thema 1", "<b>Thema 1</b>"), TOPIC, topic=1)
+    assert Post.from_dict(json.loads(json.dumps(post.to_dict()))) == post
+    session = voting_session("A")
+    discussing(session)
+    [opened] = flow.on_timer(session, T0 + minutes(8))
+    named = posts.marker(session, opened)
+    assert named == posts.marker(roundtrip(session), opened) and "extension-vote:1" in named
+    kinds = [p.kind for p in posts.posts_for([opened], DE, "!")]
+    assert kinds == [PROMPT]
 
 
 # ---- locale files -----------------------------------------------------------------------------
