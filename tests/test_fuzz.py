@@ -34,6 +34,7 @@ from bot.config import load_config
 from bot.features.leancoffee import parse as leancoffee
 from bot.matrix.shell import Members
 from bot.text import parsing
+from bot.wiring import FEATURES
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -350,6 +351,9 @@ async def _start(config: Any) -> tuple[Impulsbot, FakeShell]:
     shell = FakeShell()
     app.shell = shell  # type: ignore[assignment]
     await app.store.open()
+    for feature in FEATURES:
+        if feature.setup is not None:
+            await feature.setup(app)
     for command in app.registry:
         if command.setup is not None:
             await command.setup(app)
