@@ -578,12 +578,28 @@ def test_subcommand_names(word: str, action: LcAction) -> None:
     assert isinstance(command, parse.LcCommand) and command.action is action
 
 
-def test_duration_text() -> None:
-    assert parse.parse_duration_text("8m") == 480
-    assert parse.parse_duration_text("8 min") == 480
-    assert parse.parse_duration_text("1,5") == 90
-    assert parse.parse_duration_text("45s") == 45
-    assert parse.parse_duration_text("acht") is None
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("8m", 480),
+        ("8min", 480),
+        ("8", 480),
+        ("1,5", 90),
+        ("90s", 90),
+        ("1h", 3600),
+        ("20m30s", 1230),
+    ],
+)
+def test_durations_are_read_by_the_shared_parser(value: str, seconds: int) -> None:
+    command = parse.parse_command(f"start --zeit {value}")
+    assert isinstance(command, parse.LcCommand) and command.settings is not None
+    assert command.settings.timebox_seconds == seconds
+
+
+def test_a_duration_nobody_can_read_names_the_option() -> None:
+    refused = parse.parse_command("start --verlaengerung acht")
+    assert isinstance(refused, Rejected) and refused.reason == "duration_invalid"
+    assert "`--verlaengerung`" in refused.message(DE).plain
 
 
 # ---- rendering --------------------------------------------------------------------------------

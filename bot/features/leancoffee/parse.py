@@ -20,9 +20,10 @@ from bot.features.leancoffee.model import (
     LeanCoffeeSettings,
 )
 from bot.features.leancoffee.outcomes import reject
-from bot.matrix.outgoing import shorten
 from bot.outcome import Rejected
-from bot.text.bounds import NotANumber, OutOfRange, bounded_float, bounded_int
+from bot.text.bounds import NotANumber, OutOfRange, bounded_int
+from bot.text.durations import parse_duration
+from bot.text.problems import ParseProblem, shorten
 
 
 class LcAction(StrEnum):
@@ -83,23 +84,6 @@ _OPTIONS = {
     "extension": "extension",
 }
 
-_DURATION = re.compile(
-    r"^(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>s|sek|sekunden|sec|seconds|m|min|minuten|minutes|"
-    r"h|std|stunden|hours)?\.?$",
-    re.IGNORECASE,
-)
-_UNIT_SECONDS = {
-    "s": 1,
-    "sek": 1,
-    "sekunden": 1,
-    "sec": 1,
-    "seconds": 1,
-    "h": 3600,
-    "std": 3600,
-    "stunden": 3600,
-    "hours": 3600,
-}
-MAX_DURATION_NUMBER = 1_000_000  # any bigger amount is out of every range checked later
 _TOPIC_REF = re.compile(r"^#?(\d{1,3})[.:)]?$")
 
 
@@ -110,19 +94,6 @@ class LcCommand:
     text: str = ""  # TOPIC, NOTE
     topic_no: int | None = None  # DOT, NOTE (optional)
     count: int = 1  # DOT: negative takes dots back
-
-
-def parse_duration_text(value: str) -> int | None:
-    """'8m', '8 min', '8', '90s', '1,5h' → seconds; a bare number means minutes."""
-    match = _DURATION.match(value.strip())
-    if not match:
-        return None
-    try:
-        number = bounded_float(match.group("num"), MAX_DURATION_NUMBER)
-    except ValueError:  # thousands of digits: no duration, and float() would give infinity
-        return None
-    unit = (match.group("unit") or "m").lower()
-    return round(number * _UNIT_SECONDS.get(unit, 60))
 
 
 def _normalise_dashes(token: str) -> str:
@@ -170,8 +141,9 @@ def _apply_option(values: dict[str, int], option: str, shown: str, raw: str) -> 
         except ValueError:
             return reject("dots_invalid", value=shorten(raw), min=low, max=high)
         return None
-    seconds = parse_duration_text(raw)
-    if seconds is None:
+    try:  # a bare number means minutes, as everywhere
+        seconds = int(parse_duration(raw).total_seconds())
+    except ParseProblem:
         return reject("duration_invalid", option=shown, value=shorten(raw))
     low, high = TIMEBOX_RANGE_SECONDS if option == "timebox" else EXTENSION_RANGE_SECONDS
     if not low <= seconds <= high:
