@@ -191,4 +191,4 @@ COMMAND = Command(
     scope=Scope.EVERYONE,  # facilitation steps check power in this room inside the session
 )
 
-__all__ = ["COMMAND", "TIMER", "deliver", "fire_timers", "load_session", "on_event", "setup"]
+__all__ = ["COMMAND", "TIMER", "deliver", "fire_timers", "on_event", "setup"]
