@@ -28,14 +28,14 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import leancoffee, polls, privacy, search, tandem, wol
+from bot import polls, privacy, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
 from bot.features.impulses import schedule
+from bot.features.leancoffee import parse as leancoffee
 from bot.matrix.shell import Members
 from bot.text import parsing
 from bot.text.problems import ParseProblem
-from bot.wiring import FEATURES
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -360,9 +360,7 @@ async def _start(config: Any) -> tuple[Impulsbot, FakeShell]:
     shell = FakeShell()
     app.shell = shell  # type: ignore[assignment]
     await app.store.open()
-    for setup in [*(f.setup for f in FEATURES), *(c.setup for c in app.registry)]:
-        if setup is not None:
-            await setup(app)
+    await app.setup_features()
     shell.client.rooms[GROUP] = _room(GROUP, [ALICE, BOB])
     shell.client.rooms[DIRECT] = _room(DIRECT, [ALICE])
     for room_id, direct in ((GROUP, False), (DIRECT, True)):
