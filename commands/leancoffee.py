@@ -32,11 +32,11 @@ from bot.features.leancoffee.sessions import (
     save_session,
     setup,
 )
-from bot.matrix.shell import SendFailed, txn_id
 from bot.outcome import Rejected
 from bot.registry import Command, Job, Scope
 from bot.tandem import mention
 from bot.text.i18n import join
+from bot.transport import SendFailed, txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -414,7 +414,7 @@ async def test_malformed_events_are_ignored_safely(
 
 
 def _in_feature_listener(record: logging.LogRecord) -> bool:
-    """A feature's listener failing is contained and logged by the core as such (bot/dispatch.py)."""
+    """A feature's listener failing is contained and logged as such by bot/dispatch.py."""
     return record.getMessage().startswith("listener of ")
 
 
