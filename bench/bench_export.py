@@ -78,7 +78,7 @@ def _peak_rss_bytes() -> int:
 
 
 def _child(fmt: str, path: str, rows: int) -> None:
-    from bot.export import FEEDBACK_COLUMNS, write_export
+    from bot.features.export.table import FEEDBACK_COLUMNS, write_export
 
     if fmt == "xlsx":
         import openpyxl  # noqa: F401  # import cost is not export memory

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.catalogue import Catalogue, CatalogueError, load_catalogue
 from bot.context import Context
-from bot.insights import (
+from bot.features.catalogue.model import Catalogue, CatalogueError, load_catalogue
+from bot.features.insights.report import (
     GapReport,
     PeriodError,
     dedupe_key,

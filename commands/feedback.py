@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.context import Context, Incoming
-from bot.export import FeedbackSummary, summarise_feedback
+from bot.features.export.table import FeedbackSummary, summarise_feedback
 from bot.privacy import FeedbackInput, FeedbackInputError, parse_feedback
 from bot.registry import Command, Scope, SubScope
 from bot.store import Store

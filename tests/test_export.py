@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.export import (
+from bot.features.export.table import (
     FEEDBACK_COLUMNS,
     FEEDBACK_KINDS,
     FORMATS,

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.catalogue import load_catalogue
 from bot.config import Config
-from bot.exports import ExportOptions
-from bot.exports import gaps as gaps_export
-from bot.insights import (
+from bot.features.catalogue.model import load_catalogue
+from bot.features.export import gaps as gaps_export
+from bot.features.export.options import ExportOptions
+from bot.features.insights.report import (
     PeriodError,
     build_report,
     dedupe_key,

@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.catalogue import FORMATS, TYPES, CatalogueError, load_catalogue
-from bot.export import iso_week
+from bot.features.catalogue.model import FORMATS, TYPES, CatalogueError, load_catalogue
+from bot.features.export.table import iso_week
 from bot.impulses import ImpulseError, load_impulses
 from bot.text.i18n import Texts
 from bot.web import content_edit

@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.export import feedback_columns, feedback_export_rows, iso_week, write_export
-from bot.exports import gaps as gaps_export
-from bot.exports.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
-from bot.insights import (
+from bot.features.export import gaps as gaps_export
+from bot.features.export.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
+from bot.features.export.table import feedback_columns, feedback_export_rows, iso_week, write_export
+from bot.features.insights.report import (
     DEFAULT_PERIOD_DAYS,
     GapReport,
     PeriodError,

@@ -11,12 +11,11 @@ import asyncio
 import datetime as dt
 from typing import BinaryIO, Final
 
-from bot.catalogue import CatalogueError, load_catalogue
-from bot.cli.export import ExportFailed
 from bot.config import Config
-from bot.export import Column, write_export
-from bot.exports import ExportOptions
-from bot.insights import GapReport, gaps_chart, load_report, report_rows
+from bot.features.catalogue.model import CatalogueError, load_catalogue
+from bot.features.export.options import ExportFailed, ExportOptions
+from bot.features.export.table import Column, write_export
+from bot.features.insights.report import GapReport, gaps_chart, load_report, report_rows
 from bot.store import Store
 from bot.text.i18n import Texts
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
-from bot.cli.export import ExportFailed
 from bot.config import Config
-from bot.export import Column, ExportError, export_window, write_export
-from bot.exports import ExportOptions
+from bot.features.export.options import ExportFailed, ExportOptions
+from bot.features.export.table import Column, ExportError, export_window, write_export
 from bot.pollkit.result import PollResult
 from bot.pollkit.view import stored_result
 from bot.polls import Tally

@@ -1,6 +1,6 @@
-"""Data exports for the initiative team: one module per dataset (``impulsbot export <name>``).
+"""What the operator chose for one export, and the error an export module reports to them.
 
-Each module declares ``NAME``, ``FORMATS`` (first = default) and
+Each dataset module declares ``NAME``, ``FORMATS`` (first = default) and
 ``async def export(store, config, options, out) -> int`` writing to a binary stream and returning
 the number of rows. ``options`` is an :class:`ExportOptions`.
 """
@@ -20,3 +20,7 @@ class ExportOptions:
     # Staff-council-proof by default: pseudonyms valid for this one file, dates without times.
     stable_pseudonyms: bool = False  # --stable-pseudonyms: the same pseudonym in every export
     with_times: bool = False  # --with-times: timestamps to the second instead of the date
+
+
+class ExportFailed(Exception):
+    """Raised by export modules with a message worded for the operator."""

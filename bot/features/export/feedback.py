@@ -5,7 +5,7 @@ pseudonyms are made with a fresh random key for this one export (two exports can
 into a per-person history) and times are cut to the date; ``--stable-pseudonyms`` and
 ``--with-times`` are explicit choices of the operator.
 
-The file is written by a child process (``python -m bot.exports.feedback``) that reads the
+The file is written by a child process (``python -m bot.features.export.feedback``) that reads the
 database read-only and streams its rows into the writer: a million rows need no more memory than
 ten, and the bot's event loop never waits for the writer (a writer thread would hold the GIL for
 most of a big XLSX export). The job, including the pseudonym key, goes to the child on its
@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 from zoneinfo import ZoneInfo
 
-from bot.cli.export import ExportFailed
 from bot.config import Config
-from bot.export import ExportError, export_window, write_feedback_export
-from bot.exports import ExportOptions
+from bot.features.export.options import ExportFailed, ExportOptions
+from bot.features.export.table import ExportError, export_window, write_feedback_export
 from bot.privacy import (
     IDENTIFIED_EXPORT_FORBIDDEN,
     PseudonymKeyError,
@@ -57,7 +56,7 @@ MIMETYPES: Final = {
     "jsonl": "application/jsonl",
 }
 ROOM_NAME_KEY: Final = "roomname:{room_id}"
-CHILD_MODULE: Final = "bot.exports.feedback"
+CHILD_MODULE: Final = "bot.features.export.feedback"
 CHILD_NICENESS: Final = 10  # the bot's own work goes first on a busy machine
 ROWS_PER_QUERY: Final = 5000
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
@@ -154,8 +153,8 @@ def _blocking(
 
 
 async def _run_in_child(job: dict[str, Any], out: BinaryIO) -> dict[str, Any]:
-    """Run ``job`` in ``python -m bot.exports.feedback``, copy its file into ``out``; the child's
-    answer is ``{"count": n}`` or ``{"error": message, "key": locale key, "params": {...}}``."""
+    """Run ``job`` in ``python -m bot.features.export.feedback``, copy its file into ``out``; the
+    child's answer is ``{"count": n}`` or ``{"error": message, "key": …, "params": {...}}``."""
     fd, path = tempfile.mkstemp(prefix="impulsbot-export-")  # 0600: only the bot reads it
     os.close(fd)
     env = dict(os.environ)
