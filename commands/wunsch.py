@@ -10,7 +10,7 @@ the feedback export).
 from __future__ import annotations
 
 from bot.context import Context
-from bot.features.insights.report import wish_stems
+from bot.features.insights.record import wish_stems
 from bot.privacy import remove_anonymous_flag
 from bot.registry import Command, Scope
 from bot.store.feedback import FeedbackRecord

@@ -16,17 +16,15 @@ from aiohttp import web
 
 from bot.features.export import gaps as gaps_export
 from bot.features.export.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
+from bot.features.export.gaps import report_rows
 from bot.features.export.table import feedback_columns, feedback_export_rows, iso_week, write_export
-from bot.features.insights.report import (
+from bot.features.insights.periods import (
     DEFAULT_PERIOD_DAYS,
-    GapReport,
     PeriodError,
-    load_report,
-    merge_topics,
     parse_period,
     period_start,
-    report_rows,
 )
+from bot.features.insights.report import GapReport, load_report, merge_topics
 from bot.store.web import FeedbackFilter
 from bot.text.i18n import Texts
 from bot.web.auth import SERVER
