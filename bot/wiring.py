@@ -8,6 +8,7 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
+from bot.features.feedback import rooms as feedback_rooms
 from bot.registry import Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
@@ -54,6 +55,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "feedback",
         commands=(feedback.COMMAND, export.COMMAND),
+        listeners=(feedback_rooms.on_event,),
         personal_data=feedback_store.PERSONAL_DATA,
     ),
     Feature(

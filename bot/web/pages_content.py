@@ -14,7 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.features.catalogue.model import FORMATS, TYPES, CatalogueError, load_catalogue
-from bot.features.export.table import iso_week
+from bot.features.feedback.summary import iso_week
 from bot.impulses import ImpulseError, load_impulses
 from bot.text.i18n import Texts
 from bot.web import content_edit
@@ -34,7 +34,7 @@ def _lang(request: web.Request) -> str:
 
 @ROUTES.get("/impulse")
 async def impulses(request: web.Request) -> web.Response:
-    from commands.feedback import room_label
+    from bot.features.feedback.rooms import room_label
     from commands.impuls import feature
 
     bot = _bot(request)
@@ -73,7 +73,7 @@ async def impulses(request: web.Request) -> web.Response:
 
 async def _weekly(bot: Any) -> list[tuple[str, int, int]]:
     """(ISO week, impulses posted, reactions/replies/ratings on impulses) of the last 8 weeks."""
-    from commands.feedback import overview_start
+    from bot.features.feedback.overview import overview_start
 
     tz = bot.config.bot.tz
     since_ms = int(overview_start(bot.now(), tz).timestamp() * 1000)

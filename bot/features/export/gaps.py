@@ -13,8 +13,9 @@ from typing import BinaryIO, Final
 
 from bot.config import Config
 from bot.features.catalogue.model import CatalogueError, load_catalogue
+from bot.features.export.cells import Column
 from bot.features.export.options import ExportFailed, ExportOptions
-from bot.features.export.table import Column, write_export
+from bot.features.export.table import write_export
 from bot.features.insights.render import gaps_chart
 from bot.features.insights.report import GapReport, load_report
 from bot.store import Store

@@ -1,4 +1,4 @@
-"""What the operator chose for one export, and the error an export module reports to them.
+"""What the operator chose for one export, and the errors an export reports.
 
 Each dataset module declares ``NAME``, ``FORMATS`` (first = default) and
 ``async def export(store, config, options, out) -> int`` writing to a binary stream and returning
@@ -8,6 +8,7 @@ the number of rows. ``options`` is an :class:`ExportOptions`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,12 @@ class ExportOptions:
 
 class ExportFailed(Exception):
     """Raised by export modules with a message worded for the operator."""
+
+
+class ExportError(ValueError):
+    """Data that the chosen format cannot hold; ``key``/``params`` name the locale text."""
+
+    def __init__(self, message: str, key: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
