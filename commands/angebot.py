@@ -19,7 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.context import Context
-from bot.features.catalogue.model import Catalogue, CatalogueError, load_catalogue
+from bot.features.catalogue.load import CatalogueError, load_catalogue
+from bot.features.catalogue.model import Catalogue
 from bot.features.insights.periods import (
     PeriodError,
     digest_due,

@@ -10,7 +10,7 @@ import pytest
 from bot.app import Impulsbot
 from bot.config import load_config
 from bot.dev.client import body_of, content_of, html_of
-from bot.features.catalogue.model import CatalogueError, load_catalogue
+from bot.features.catalogue.load import CatalogueError, load_catalogue
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,

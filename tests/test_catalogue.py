@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.features.catalogue.model import CatalogueError, check_content, load_catalogue
+from bot.features.catalogue.load import CatalogueError, check_content, load_catalogue
 
 VALID_ENTRY = """\
 - id: jhp-grundlagen

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Config
-from bot.features.catalogue.model import load_catalogue
+from bot.features.catalogue.load import load_catalogue
 from bot.features.export import gaps as gaps_export
 from bot.features.export.options import ExportOptions
 from bot.features.insights.periods import (

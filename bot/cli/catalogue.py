@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.config import load_config
-from bot.features.catalogue.model import check_content, load_catalogue
+from bot.features.catalogue.load import check_content, load_catalogue
 from bot.features.catalogue.review import review
 from bot.text.i18n import Texts
 

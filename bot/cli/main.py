@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def content_errors() -> tuple[type[Exception], ...]:
-    from bot.features.catalogue.model import CatalogueError
+    from bot.features.catalogue.load import CatalogueError
     from bot.impulses import ImpulseError
     from bot.tandem import ContentError
 

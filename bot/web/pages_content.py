@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.features.catalogue.model import FORMATS, TYPES, CatalogueError, load_catalogue
+from bot.features.catalogue.load import CatalogueError, load_catalogue
+from bot.features.catalogue.model import FORMATS, TYPES
 from bot.features.feedback.summary import iso_week
 from bot.impulses import ImpulseError, load_impulses
 from bot.text.i18n import Texts

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import BinaryIO, Final
 
 from bot.config import Config
-from bot.features.catalogue.model import CatalogueError, load_catalogue
+from bot.features.catalogue.load import CatalogueError, load_catalogue
 from bot.features.export.cells import Column
 from bot.features.export.options import ExportFailed, ExportOptions
 from bot.features.export.table import write_export
