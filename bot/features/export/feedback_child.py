@@ -17,7 +17,6 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 from zoneinfo import ZoneInfo
@@ -25,14 +24,12 @@ from zoneinfo import ZoneInfo
 from bot.features.export.feedback_rows import write_feedback_export
 from bot.features.export.options import ExportError, ExportFailed
 from bot.features.feedback.rooms import ROOM_NAME_KEY
-from bot.store.base import StoreBase
-from bot.store.feedback import FEEDBACK_FIELDS
+from bot.store.feedback import export_rows
 
 log = logging.getLogger(__name__)
 
 CHILD_MODULE: Final = "bot.features.export.feedback_child"
 CHILD_NICENESS: Final = 10  # the bot's own work goes first on a busy machine
-ROWS_PER_QUERY: Final = 5000
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[3]
 
 
@@ -75,42 +72,15 @@ def _copy_file(path: str, out: BinaryIO) -> None:
         shutil.copyfileobj(source, out)
 
 
-def _stored_records(
-    db: sqlite3.Connection, since_ms: int | None, until_ms: int | None, room_id: str | None
-) -> Iterator[dict[str, Any]]:
-    """Stored feedback in id order, with ``timestamp`` and the room name the bot last saw."""
-    names: dict[str, str] = {}
-    clauses, params = StoreBase.window_clauses(since_ms, until_ms, room_id)
-    where = " AND ".join([*clauses, "id > ?"])
-    last_id = -(2**63)  # anonymous rows have negative ids
-    while True:
-        rows = db.execute(
-            f"SELECT {FEEDBACK_FIELDS} FROM feedback WHERE {where} ORDER BY id LIMIT ?",
-            (*params, last_id, ROWS_PER_QUERY),
-        ).fetchall()
-        if not rows:
-            return
-        for row in rows:
-            record = dict(row)
-            room = record["room_id"]
-            if room not in names:
-                name = db.execute(
-                    "SELECT value FROM kv WHERE key = ?", (ROOM_NAME_KEY.format(room_id=room),)
-                ).fetchone()
-                names[room] = name[0] if name else ""
-            record["timestamp"] = record["created_at"]
-            record["room_name"] = names[room]
-            yield record
-        last_id = rows[-1]["id"]
-
-
 def write_job(job: dict[str, Any]) -> int:
     """The child's work: read the database read-only, write the file named in ``job``."""
     uri = Path(job["database"]).resolve().as_uri() + "?mode=ro"
     db = sqlite3.connect(uri, uri=True)
     try:
         db.row_factory = sqlite3.Row
-        records = _stored_records(db, job["since_ms"], job["until_ms"], job["room_id"])
+        records = export_rows(
+            db, job["since_ms"], job["until_ms"], job["room_id"], room_name_key=ROOM_NAME_KEY
+        )
         with open(job["output"], "wb") as out:
             return write_feedback_export(
                 records,
