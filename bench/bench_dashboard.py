@@ -118,6 +118,7 @@ async def _login(bot: Any, client: aiohttp.ClientSession) -> None:
 async def measure(rows: int = ROWS, rounds: int = ROUNDS) -> dict[str, float | int]:
     from bot.app import Impulsbot
     from bot.web import start_web
+    from bot.wiring import FEATURES
 
     figures: dict[str, float | int] = {"rows": rows}
     with tempfile.TemporaryDirectory(prefix="impulsbot-bench-dash-") as tmp:
@@ -127,7 +128,8 @@ async def measure(rows: int = ROWS, rounds: int = ROUNDS) -> dict[str, float | i
 
         bot = Impulsbot(load_config(_config(folder)))
         await bot.store.open()
-        await asyncio.gather(*(c.setup(bot) for c in bot.registry if c.setup is not None))
+        hooks = [*(f.setup for f in FEATURES), *(c.setup for c in bot.registry)]
+        await asyncio.gather(*(setup(bot) for setup in hooks if setup is not None))
         started = time.perf_counter()
         await _seed(bot, rows)
         figures["seed_s"] = round(time.perf_counter() - started, 1)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from bot.feature import Feature
 from bot.features.feedback import rooms as feedback_rooms
+from bot.features.impulses import feedback as impulse_feedback
+from bot.features.impulses import scheduler as impulse_scheduler
+from bot.features.impulses import state as impulse_state
 from bot.registry import Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
@@ -68,7 +71,14 @@ FEATURES: tuple[Feature, ...] = (
         commands=(angebot.COMMAND, wunsch.COMMAND),
         personal_data=insights_store.PERSONAL_DATA,
     ),
-    Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
+    Feature(
+        "impulses",
+        commands=(impuls.COMMAND,),
+        listeners=(impulse_feedback.on_event,),
+        jobs=(impulse_scheduler.JOB,),
+        setup=impulse_state.setup,
+        personal_data=impulses_store.PERSONAL_DATA,
+    ),
     Feature("leancoffee", commands=(leancoffee.COMMAND,)),
     Feature("tandem", commands=(tandem.COMMAND,), personal_data=exchange_store.PERSONAL_DATA),
     Feature("wol", commands=(wol.COMMAND,)),

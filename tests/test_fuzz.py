@@ -28,11 +28,14 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import leancoffee, polls, privacy, schedule, search, tandem, wol
+from bot import leancoffee, polls, privacy, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.features.impulses import schedule
 from bot.matrix.shell import Members
 from bot.text import parsing
+from bot.text.problems import ParseProblem
+from bot.wiring import FEATURES
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -103,7 +106,7 @@ def _allowed_errors() -> dict[str, tuple[type[BaseException], ...]]:
         "poll": (polls.PollInputError,),
         "vote": (polls.VoteInputError,),
         "feedback": (privacy.FeedbackInputError,),
-        "schedule": (schedule.ScheduleSyntaxError,),
+        "schedule": (ParseProblem,),
     }
 
 
@@ -208,6 +211,14 @@ class FakeShell:
 
     def is_encrypted(self, room_id: str) -> bool:
         return False
+
+    def is_joined(self, room_id: str) -> bool:
+        return room_id in self.client.rooms
+
+    def room_name(self, room_id: str) -> str | None:
+        room = self.client.rooms.get(room_id)
+        name = room and (room.name or room.canonical_alias)
+        return str(name) if name else None
 
     async def raw_request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return 404, {"errcode": "M_NOT_FOUND"}
@@ -349,9 +360,9 @@ async def _start(config: Any) -> tuple[Impulsbot, FakeShell]:
     shell = FakeShell()
     app.shell = shell  # type: ignore[assignment]
     await app.store.open()
-    for command in app.registry:
-        if command.setup is not None:
-            await command.setup(app)
+    for setup in [*(f.setup for f in FEATURES), *(c.setup for c in app.registry)]:
+        if setup is not None:
+            await setup(app)
     shell.client.rooms[GROUP] = _room(GROUP, [ALICE, BOB])
     shell.client.rooms[DIRECT] = _room(DIRECT, [ALICE])
     for room_id, direct in ((GROUP, False), (DIRECT, True)):

@@ -22,7 +22,8 @@ import yaml
 
 from bot.features.catalogue.load import check_content
 from bot.features.catalogue.model import CATALOGUE_FILE, SYNONYMS_FILE
-from bot.impulses import IMPULSE_DIR, check_impulses, load_impulses, render_impulse
+from bot.features.impulses.library import IMPULSE_DIR, check_impulses, load_impulses
+from bot.features.impulses.render import render_impulse
 from bot.text.i18n import Texts
 
 HISTORY_DIR = "history"
