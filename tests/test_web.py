@@ -304,7 +304,8 @@ async def test_forget_user_removes_dashboard_traces(dash: Dashboard) -> None:
 
 
 async def test_gaps_page_shows_the_chats_report_with_trend_and_min_group(dash: Dashboard) -> None:
-    from bot.insights import render_report, topic_key
+    from bot.features.insights.record import topic_key
+    from bot.features.insights.render import render_report
     from bot.store.insights import SearchLogRecord
     from commands.angebot import gap_report
 
