@@ -58,7 +58,7 @@ async def impulses(request: web.Request) -> web.Response:
             }
         )
     subscriptions = [
-        {"room": room_label(bot, sub.room_id) or sub.room_id, "sub": sub}
+        {"room": await room_label(bot, sub.room_id) or sub.room_id, "sub": sub}
         for sub in await bot.store.all_impulse_subscriptions()
     ]
     engaged = sorted((r for r in rows if r["posts"] or r["reactions"] or r["replies"]),
