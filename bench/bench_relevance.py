@@ -32,7 +32,7 @@ import yaml
 
 from bench.bench_search import synthetic_catalogue
 from bot.catalogue import load_catalogue
-from bot.search import SearchIndex, SearchResult
+from bot.features.search import SearchIndex, SearchResult
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO / "tests" / "search_eval.yaml"

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.search import AppliedFilter, SearchResult
+from bot.features.search import AppliedFilter, SearchResult
 from bot.store.insights import SearchLogRecord, TopicStatRow
 from bot.text.german import QUERY_FILLERS, fold, is_meaningful, stem, tokenize
 from bot.text.i18n import Message, Texts, join

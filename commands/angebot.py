@@ -20,6 +20,15 @@ from typing import TYPE_CHECKING
 
 from bot.catalogue import Catalogue, CatalogueError, load_catalogue
 from bot.context import Context
+from bot.features.search import (
+    SearchIndex,
+    SearchResult,
+    overview,
+    render_details,
+    render_overview,
+    render_results,
+    render_unknown_id,
+)
 from bot.insights import (
     GapReport,
     PeriodError,
@@ -38,15 +47,6 @@ from bot.insights import (
 )
 from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
-from bot.search import (
-    SearchIndex,
-    SearchResult,
-    overview,
-    render_details,
-    render_overview,
-    render_results,
-    render_unknown_id,
-)
 from bot.text.german import fold
 from bot.text.i18n import Message, join
 

@@ -14,6 +14,7 @@ from bot.catalogue import load_catalogue
 from bot.config import Config
 from bot.exports import ExportOptions
 from bot.exports import gaps as gaps_export
+from bot.features.search import SearchIndex
 from bot.insights import (
     PeriodError,
     build_report,
@@ -32,7 +33,6 @@ from bot.insights import (
     topic_key,
     wish_stems,
 )
-from bot.search import SearchIndex
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 from bot.store.insights import SearchLogRecord, TopicStatRow

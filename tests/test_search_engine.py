@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from bot.catalogue import Catalogue, Offering
-from bot.search import SearchIndex, render_results
-from bot.searchkit import vocabulary
+from bot.features.search import SearchIndex, render_results, vocabulary
 from bot.text.i18n import Texts
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bench.bench_relevance import TUNING, evaluate, load_cases
 from bot.catalogue import load_catalogue
-from bot.search import SearchIndex
+from bot.features.search import SearchIndex
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 # Measured on the tuning set (see bench/RESULTS.md); floors a little below, so a regression fails.
