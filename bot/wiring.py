@@ -8,7 +8,9 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
-from bot.registry import Registry
+from bot.features.search import digest as search_digest
+from bot.features.search import state as search_state
+from bot.registry import Job, Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
 from bot.store import feedback as feedback_store
@@ -64,6 +66,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "search",
         commands=(angebot.COMMAND, wunsch.COMMAND),
+        jobs=(Job(every_seconds=600, run=search_digest.digest_job),),
+        setup=search_state.setup,
         personal_data=insights_store.PERSONAL_DATA,
     ),
     Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
