@@ -24,6 +24,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from bot.web.auth import issue_login_link, token_hash
+from bot.wiring import FEATURES
 
 REPO = Path(__file__).resolve().parent.parent
 TEAM = "@team:example.org"
@@ -98,7 +99,9 @@ async def dash(tmp_path: Path) -> AsyncIterator[Dashboard]:
     clock = Clock()
     bot = Impulsbot(load_config(_config(tmp_path)), clock=clock)
     await bot.store.open()
-    await asyncio.gather(*(c.setup(bot) for c in bot.registry if c.setup is not None))
+    setups = [f.setup(bot) for f in FEATURES if f.setup is not None]
+    setups += [c.setup(bot) for c in bot.registry if c.setup is not None]
+    await asyncio.gather(*setups)
     from bot.web import start_web
 
     bot.web = await start_web(bot)

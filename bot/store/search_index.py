@@ -157,6 +157,13 @@ class SearchIndexStore:
         ).fetchall()
         return [(docid, float(score)) for docid, score in rows], total
 
+    def matching(self, expression: str) -> set[int]:
+        """Docids matching ``expression``, unranked."""
+        rows = self._db.execute(
+            "SELECT rowid FROM offering_fts WHERE offering_fts MATCH ?", (expression,)
+        )
+        return {docid for (docid,) in rows}
+
     def list_filtered(
         self, row_filter: RowFilter, offset: int, limit: int
     ) -> tuple[list[int], int]:

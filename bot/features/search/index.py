@@ -6,8 +6,10 @@
    word at once (``typos``); when two corrections are equally good, the search
    asks back instead.
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
-   The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
-   that occurs more often in provider names than in titles, topics and descriptions.
+   The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): a
+   whole word of a provider name that occurs more often there than in titles, topics and
+   descriptions, and that is no ordinary word the catalogue's texts use as well ("Frauen" in
+   "Bundesministerium für … Frauen und Jugend" is no name).
 4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
    units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
    as partial matches; otherwise nothing fits: the result says so and carries at most
@@ -33,7 +35,7 @@ from bot.features.search.model import (
     SearchResult,
     parse_query,
 )
-from bot.features.search.morphology import raw_lemma
+from bot.features.search.morphology import inflects, raw_lemma
 from bot.features.search.query import (
     PROVIDER,
     All,
@@ -51,7 +53,7 @@ from bot.features.search.query import (
 from bot.features.search.typos import Speller, same_case
 from bot.features.search.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
-from bot.text.german import fold, stem
+from bot.text.german import fold, stem, tokenize
 
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
@@ -81,6 +83,7 @@ class SearchIndex:
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._strong: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in _STRONG)
         short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
+        ordinary: set[str] = set()  # provider-name words the lexicon inflects
         rows = []
         for docid, entry in enumerate(self._entries):
             fields = _field_texts(entry)
@@ -100,6 +103,9 @@ class SearchIndex:
                 for token in {t for name in names for t in columns[name].split()}:
                     postings[token].append(docid)
             self._speller.learn(fields[name] for name in _PROSE)
+            ordinary.update(
+                fold(raw_lemma(t.surface)) for t in tokenize(entry.anbieter) if inflects(t.surface)
+            )
             facets = {
                 "thema": self._filters.register("thema", entry.themen),
                 "zielgruppe": self._filters.register("zielgruppe", entry.zielgruppen),
@@ -111,13 +117,21 @@ class SearchIndex:
         for word in self._synonyms.words():
             for term, kin in zip(word.derived, word.families, strict=True):
                 self._relatives.setdefault(kin, set()).add(term)
-        # A provider is named by a word more frequent in provider names than elsewhere ("KGSt").
-        self._provider_words = frozenset(
-            t[len(PROVIDER) :]
-            for t, n in self._df.items()
-            if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
-        )
+        self._provider_words = self._naming_words(ordinary)
         self._speller.finish()
+
+    def _naming_words(self, ordinary: set[str]) -> frozenset[str]:
+        """Words that name a provider: more frequent in provider names than elsewhere ("KGSt"),
+        and either found nowhere else or no ordinary (inflecting) word."""
+        found = set()
+        for token, count in self._df.items():
+            word = token[len(PROVIDER) :]
+            if not token.startswith(PROVIDER) or len(word) < 3:
+                continue
+            elsewhere = self._df[word]
+            if count > elsewhere and (not elsewhere or word not in ordinary):
+                found.add(word)
+        return frozenset(found)
 
     @classmethod
     def build(
@@ -213,7 +227,12 @@ class SearchIndex:
             # as nouns: they say less about the topic than the nouns beside them.
             weight = math.log(1 + size / (1 + self._estimate(node)))
             weight *= 1.0 if _is_noun(unit) else 0.5
-            found = self._docs(node, self._postings)
+            # Words that must stand close together (a compound's parts) are checked by the
+            # full-text index: parts scattered over an offering are no match of the compound.
+            if _has_near(node):
+                found = self._store.matching(to_fts(node))
+            else:
+                found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
             share: Counter[int] = Counter()
             # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
@@ -243,6 +262,10 @@ class SearchIndex:
             pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
         credits: dict[int, float] = {}
         strong: dict[int, float] = {}
+        topical: set[int] = set()  # offerings with a whole query word in title or topics
+        parts_of = {
+            id(node): self._part_nodes(unit) for unit, node in zip(units, nodes, strict=True)
+        }
         for weight, found, share, part_count, node in scoring:
             hit = found & pool
             for docid in hit:
@@ -253,9 +276,21 @@ class SearchIndex:
             for rank, postings in enumerate(self._strong):  # title words, compounds, topics
                 for docid in self._docs(node, postings) & pool:
                     strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
+                    topical.add(docid)
+                # A compound's parts in the title or topics bring it closer than in the text.
+                for part in parts_of[id(node)]:
+                    for docid in self._docs(part, postings) & pool:
+                        credit = weight * 0.5 / len(parts_of[id(node)]) / (rank + 1)
+                        strong[docid] = strong.get(docid, 0.0) + credit
         # (-coverage, -title/topic weight, docid): smallest first is best first
         ranked = [(-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c]
-        good = [r for r in ranked if -r[0] >= PARTIAL_COVERAGE] if len(nodes) > 1 else []
+        # A partial match is listed only when a word of the query is in its title or topics:
+        # matching some words somewhere in a description says little about what it is.
+        good = (
+            [r for r in ranked if -r[0] >= PARTIAL_COVERAGE and r[2] in topical]
+            if len(nodes) > 1
+            else []
+        )
         if good:
             page = heapq.nsmallest(offset + limit, good)[offset:]
             hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
@@ -319,6 +354,12 @@ def _and(nodes: list[Node]) -> Node:
     found = all_of(nodes)
     assert found is not None
     return found
+
+
+def _has_near(node: Node) -> bool:
+    if isinstance(node, Terms):
+        return len(node.tokens) > 1
+    return any(_has_near(child) for child in node.children)
 
 
 def _is_noun(unit: Unit) -> bool:

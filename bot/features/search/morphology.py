@@ -97,6 +97,19 @@ def raw_lemma(word: str) -> str:
     return word  # unknown words stay as written: guessing suffixes is what made stems collide
 
 
+# Endings of other forms of a noun's lemma (plural, dative), not the genitive "s" names take too.
+_INFLECTIONS = ("e", "en", "n", "er", "ern", "nen", "es")
+
+
+@lru_cache(maxsize=65_536)
+def inflects(word: str) -> bool:
+    """The lexicon lists other forms of ``word``'s lemma ("Frau" → "Frauen", "Stiftung" →
+    "Stiftungen"): ordinary vocabulary. Names have none ("Bertelsmann", "Fraunhofer")."""
+    base = raw_lemma(word)
+    forms = lexicon()
+    return any(forms.get(base + ending) == base for ending in _INFLECTIONS)
+
+
 def lemma(word: str) -> str:
     """Folded lemma: "Workshops" → ``workshop``, "Räte" → ``rat``, "Raten" → ``rate``."""
     return fold(raw_lemma(word))
