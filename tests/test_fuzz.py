@@ -28,11 +28,13 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import leancoffee, polls, privacy, schedule, search, tandem, wol
+from bot import leancoffee, polls, privacy, schedule, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.features import search
 from bot.matrix.shell import Members
 from bot.text import parsing
+from bot.wiring import FEATURES
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -349,6 +351,9 @@ async def _start(config: Any) -> tuple[Impulsbot, FakeShell]:
     shell = FakeShell()
     app.shell = shell  # type: ignore[assignment]
     await app.store.open()
+    for feature in FEATURES:
+        if feature.setup is not None:
+            await feature.setup(app)
     for command in app.registry:
         if command.setup is not None:
             await command.setup(app)
