@@ -58,8 +58,10 @@ from bot.text.german import fold, stem, tokenize
 PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
 # An unknown word's idf is a smoothing artefact (no offering to count): it weighs at most this
-# many times the heaviest word some offering contains.
+# many times the heaviest word some offering contains, but never less than _UNKNOWN_FLOOR of its
+# idf, so that a query of ubiquitous words plus an unknown one still finds nothing.
 _UNKNOWN_CAP = 1.5
+_UNKNOWN_FLOOR = 0.75
 _FEW = 3  # below this many full matches, offerings matching most of the query follow them
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _PROSE = ("titel", "anbieter", "beschreibung")
@@ -247,7 +249,10 @@ class SearchIndex:
         known = [s[0] for s in scoring if s[1] or s[2]]
         if known:  # words no offering contains: capped (see _UNKNOWN_CAP)
             cap = _UNKNOWN_CAP * max(known)
-            scoring = [s if s[1] or s[2] else (min(s[0], cap), *s[1:]) for s in scoring]
+            scoring = [
+                s if s[1] or s[2] else (max(_UNKNOWN_FLOOR * s[0], min(s[0], cap)), *s[1:])
+                for s in scoring
+            ]
         total_weight = sum(s[0] for s in scoring)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
         # does, the relatives come from the heaviest unit anything matches.
