@@ -30,6 +30,7 @@ STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
 _UNKNOWN_CAP = 1.5
 _UNKNOWN_FLOOR = 0.75
 
+_NEAR_CHECKED = 300  # candidates up to which closeness is checked (bounds the cost at scale)
 Ranked = tuple[float, float, int]  # (-coverage, -title/topic weight, docid): smallest is best
 
 
@@ -95,8 +96,11 @@ def rank_partial(
         weight = math.log(1 + size / (1 + postings.estimate(node)))
         weight *= 1.0 if _is_noun(unit) else 0.5
         # Words that must stand close together (a compound's parts) are checked by the
-        # full-text index: parts scattered over an offering are no match of the compound.
-        found = store.matching(to_fts(node)) if _has_near(node) else postings.docs(node)
+        # full-text index: parts scattered over an offering are no match of the compound. The
+        # check reads every candidate's positions, so it is left out for very common parts.
+        found = postings.docs(node)
+        if _has_near(node) and len(found) <= _NEAR_CHECKED:
+            found = store.matching(to_fts(node))
         parts = part_nodes(unit)
         share: Counter[int] = Counter()
         # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
