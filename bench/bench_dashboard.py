@@ -124,13 +124,10 @@ async def measure(rows: int = ROWS, rounds: int = ROUNDS) -> dict[str, float | i
         folder = Path(tmp)
         shutil.copytree(REPO / "content", folder / "content")
         from bot.config import load_config
-        from bot.wiring import FEATURES
 
         bot = Impulsbot(load_config(_config(folder)))
         await bot.store.open()
-        setups = [f.setup(bot) for f in FEATURES if f.setup is not None]
-        setups += [c.setup(bot) for c in bot.registry if c.setup is not None]
-        await asyncio.gather(*setups)
+        await bot.setup_features()
         started = time.perf_counter()
         await _seed(bot, rows)
         figures["seed_s"] = round(time.perf_counter() - started, 1)

@@ -23,8 +23,9 @@ from nio import MegolmEvent
 from bot.dev.client import DevUser, content_of, replies_to
 from bot.events import event_type, relation
 from bot.matrix.outgoing import CONTENT_BUDGET, Target
-from bot.registry import Registry, discover
+from bot.registry import Registry
 from bot.text.i18n import LANGUAGES, Texts
+from bot.wiring import registry
 
 MARKER = '<b class="fuzz">'  # user HTML: must never reach an answer's formatted_body as is
 HTML = f"{MARKER}<script>alert(1)</script>&amp;<img src=x onerror=alert(2)>"
@@ -155,7 +156,7 @@ async def measure(
     rooms that run side by side (within a room, one command at a time)."""
     from bench.bench_roundtrip import BotProcess, homeserver, user
 
-    chosen = cases(discover(), sample)
+    chosen = cases(registry(), sample)
     total = FuzzFigures()
     started = time.monotonic()
     async with homeserver() as (server, folder):

@@ -6,7 +6,6 @@ The end-to-end path with Synapse and a browser is in ``tests/test_web_browser.py
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 import shutil
@@ -24,7 +23,6 @@ from bot.config import Config, ConfigError, load_config
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from bot.web.auth import issue_login_link, token_hash
-from bot.wiring import FEATURES
 
 REPO = Path(__file__).resolve().parent.parent
 TEAM = "@team:example.org"
@@ -99,9 +97,7 @@ async def dash(tmp_path: Path) -> AsyncIterator[Dashboard]:
     clock = Clock()
     bot = Impulsbot(load_config(_config(tmp_path)), clock=clock)
     await bot.store.open()
-    setups = [f.setup(bot) for f in FEATURES if f.setup is not None]
-    setups += [c.setup(bot) for c in bot.registry if c.setup is not None]
-    await asyncio.gather(*setups)
+    await bot.setup_features()
     from bot.web import start_web
 
     bot.web = await start_web(bot)
