@@ -12,7 +12,9 @@ from bot.features.feedback import rooms as feedback_rooms
 from bot.features.impulses import feedback as impulse_feedback
 from bot.features.impulses import scheduler as impulse_scheduler
 from bot.features.impulses import state as impulse_state
-from bot.registry import Registry
+from bot.features.search import digest as search_digest
+from bot.features.search import state as search_state
+from bot.registry import Job, Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
 from bot.store import feedback as feedback_store
@@ -69,6 +71,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "search",
         commands=(angebot.COMMAND, wunsch.COMMAND),
+        jobs=(Job(every_seconds=600, run=search_digest.digest_job),),
+        setup=search_state.setup,
         personal_data=insights_store.PERSONAL_DATA,
     ),
     Feature(

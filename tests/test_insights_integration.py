@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.dev.client import DevUser, body_of, content_of
-from commands.angebot import send_digest
+from bot.features.search.digest import send_digest
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.searchkit.morphology import family, lemma, part_families, parts
+from bot.features.search.morphology import family, lemma, part_families, parts
 from bot.text.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
 
 MAX_QUERY_WORDS = 12
@@ -183,12 +183,11 @@ class Synonyms:
 
 def analyse_field(text: str, synonyms: Synonyms, provider: bool = False) -> tuple[str, str]:
     """(lemma stream, parts stream) of a field's text. A provider field's tokens carry
-    :data:`PROVIDER` and no synonym groups."""
+    :data:`PROVIDER`, no synonym groups and no compound parts: a provider is named by a whole
+    word of its name ("Fraunhofer"), never by a part of one ("Frau")."""
     words = [analyse_word(t) for t in tokenize(text) if is_meaningful(t.folded)]
     if provider:
-        lemma_tokens = [PROVIDER + lem for w in words for lem in w.lemmas]
-        part_tokens = [PROVIDER + term for w in words for term in w.derived]
-        return " ".join(lemma_tokens), " ".join(part_tokens)
+        return " ".join(PROVIDER + lem for w in words for lem in w.lemmas), ""
     lemma_stream: list[str] = []
     parts_stream: list[str] = []
     flat = [w.lemmas[-1] for w in words if w.lemmas]
