@@ -11,7 +11,6 @@ import pytest
 
 from bot.features.catalogue.model import Catalogue, Offering
 from bot.features.search import SearchIndex, render_results, type_label, vocabulary
-from bot.features.search.morphology import family, inflects, parts
 from bot.text.i18n import Texts
 
 
@@ -209,72 +208,3 @@ def test_one_common_word_never_lists_everything() -> None:
     result = index.search("Onboarding neue Mitarbeitende")
     assert result.nothing_fits
     assert len(result.hits) <= 3
-
-
-# --- round 3: provider names, person nouns, partial matches need a topical word ----------------
-
-PROVIDERS = (
-    offering(
-        "iese-smart-city",
-        "Smart-City-Strategien",
-        anbieter="Fraunhofer IESE",
-        themen=("Smart City",),
-        beschreibung="Leitfaden für digitale Stadtentwicklung.",
-    ),
-    offering(
-        "frauen-macht-politik",
-        "Frauen in die Kommunalpolitik",
-        anbieter="EAF Berlin",
-        themen=("Kommunalpolitik",),
-        beschreibung="Mentoring für Frauen, die ein Mandat anstreben.",
-    ),
-    offering(
-        "bmfsfj-kita",
-        "Fachkräfte für Kitas",
-        anbieter="Bundesministerium für Familie, Senioren, Frauen und Jugend",
-        themen=("Kita",),
-        beschreibung="Wie Kommunen Erzieherinnen gewinnen.",
-    ),
-    offering(
-        "onboarding",
-        "Onboarding",
-        themen=("Einarbeitung",),
-        beschreibung="Wie Mitarbeitende gut ankommen.",
-    ),
-    offering(
-        "leichte-sprache",
-        "Leichte Sprache",
-        themen=("Barrierefreiheit",),
-        beschreibung="Regeln für klare Formulierungen in Bescheiden.",
-    ),
-)
-
-
-@pytest.fixture(scope="module")
-def providers() -> SearchIndex:
-    return SearchIndex.build(Catalogue(PROVIDERS, ()))
-
-
-def test_an_ordinary_word_in_a_provider_name_names_no_provider(providers: SearchIndex) -> None:
-    # "Frauen" is a word of the texts, and "Fraunhofer" is no "Frau" + "hofer"
-    assert ids(providers, "Frauen") == ["frauen-macht-politik"]
-    assert ids(providers, "Fraunhofer") == ["iese-smart-city"]
-    assert ids(providers, "EAF") == ["frauen-macht-politik"]
-
-
-def test_person_nouns_meet_their_gender_neutral_forms(providers: SearchIndex) -> None:
-    assert family("Mitarbeiter") == family("Mitarbeiterin") == family("Mitarbeitende")
-    assert family("Beschäftigte") == "beschaeftigen"
-    assert parts("Mitarbeitende") == ()  # no "Mitarbeit" + "Ende"
-    assert parts("Wochenende") == ("woche", "ende")
-    assert ids(providers, "Mitarbeiter") == ["onboarding"]
-    assert inflects("Frau") and not inflects("Fraunhofer")
-
-
-def test_a_partial_match_needs_a_query_word_in_title_or_topics(providers: SearchIndex) -> None:
-    # "Formulierungen" only in a description: that offering is no partial match of the query
-    assert providers.search("Arbeitszeugnis Formulierungen").nothing_fits
-    # Each of these offerings has one of the two words: only the one with it as a topic is listed
-    result = providers.search("Formulierungen Kita")
-    assert result.relaxed and not result.nothing_fits
-    assert [h.entry.id for h in result.hits] == ["bmfsfj-kita"]

@@ -8,8 +8,7 @@ runtime state (loaded catalogue, last searches) is ``state``, the gap digest ``d
 
 from __future__ import annotations
 
-from bot.features.search.coverage import PARTIAL_COVERAGE
-from bot.features.search.index import RELATED_LIMIT, SearchIndex
+from bot.features.search.index import PARTIAL_COVERAGE, RELATED_LIMIT, SearchIndex
 from bot.features.search.model import (
     DEFAULT_LIMIT,
     MAX_LIMIT,

@@ -6,12 +6,10 @@
    word at once (``typos``); when two corrections are equally good, the search
    asks back instead.
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
-   The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): a
-   whole word of a provider name that occurs more often there than in titles, topics and
-   descriptions, and that is no ordinary word the catalogue's texts use as well ("Frauen" in
-   "Bundesministerium für … Frauen und Jugend" is no name).
+   The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
+   that occurs more often in provider names than in titles, topics and descriptions.
 4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
-   units it matches (``coverage``). Offerings covering most of the query are listed
+   units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
    as partial matches; otherwise nothing fits: the result says so and carries at most
    :data:`RELATED_LIMIT` offerings to be shown as "entfernt verwandt".
 """
@@ -19,12 +17,13 @@
 from __future__ import annotations
 
 import heapq
+import math
 import re
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.features.catalogue.model import Catalogue, Offering
-from bot.features.search.coverage import Postings, rank_partial
 from bot.features.search.filters import Filters
 from bot.features.search.model import (
     DEFAULT_LIMIT,
@@ -34,11 +33,14 @@ from bot.features.search.model import (
     SearchResult,
     parse_query,
 )
-from bot.features.search.morphology import inflects, raw_lemma
+from bot.features.search.morphology import raw_lemma
 from bot.features.search.query import (
     PROVIDER,
+    All,
+    Any,
     Node,
     Synonyms,
+    Terms,
     Unit,
     all_of,
     analyse_field,
@@ -49,13 +51,17 @@ from bot.features.search.query import (
 from bot.features.search.typos import Speller, same_case
 from bot.features.search.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
-from bot.text.german import fold, stem, tokenize
+from bot.text.german import fold, stem
 
+PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
 _FEW = 3  # below this many full matches, offerings matching most of the query follow them
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _PROSE = ("titel", "anbieter", "beschreibung")
 _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
+# Fields that rank partial matches of equal coverage: the title as written, then title compounds
+# and topics, then topic compounds.
+_STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
 
 
 class SearchIndex:
@@ -69,9 +75,12 @@ class SearchIndex:
         self._synonyms = Synonyms(synonyms)
         self._filters = Filters(self._synonyms, synonyms)
         self._speller = Speller()
-        self._postings = Postings()  # partial matches are scored from these
+        self._df: Counter[str] = Counter()  # index token → entries containing it
+        # token → docids, over all columns and over title and topics only: partial matches are
+        # scored from these without another full-text query per word
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._strong: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in _STRONG)
         short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
-        ordinary: set[str] = set()  # provider-name words the lexicon inflects
         rows = []
         for docid, entry in enumerate(self._entries):
             fields = _field_texts(entry)
@@ -83,11 +92,14 @@ class SearchIndex:
                     if name in _SHORT:
                         short_fields[text] = streams
                 columns[name], columns[f"{name}_parts"] = streams
-            self._postings.add(docid, columns)
+            tokens = {t for text in columns.values() for t in text.split()}
+            self._df.update(tokens)
+            for token in tokens:
+                self._postings[token].append(docid)
+            for names, postings in zip(_STRONG, self._strong, strict=True):
+                for token in {t for name in names for t in columns[name].split()}:
+                    postings[token].append(docid)
             self._speller.learn(fields[name] for name in _PROSE)
-            ordinary.update(
-                fold(raw_lemma(t.surface)) for t in tokenize(entry.anbieter) if inflects(t.surface)
-            )
             facets = {
                 "thema": self._filters.register("thema", entry.themen),
                 "zielgruppe": self._filters.register("zielgruppe", entry.zielgruppen),
@@ -99,21 +111,13 @@ class SearchIndex:
         for word in self._synonyms.words():
             for term, kin in zip(word.derived, word.families, strict=True):
                 self._relatives.setdefault(kin, set()).add(term)
-        self._provider_words = self._naming_words(ordinary)
+        # A provider is named by a word more frequent in provider names than elsewhere ("KGSt").
+        self._provider_words = frozenset(
+            t[len(PROVIDER) :]
+            for t, n in self._df.items()
+            if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
+        )
         self._speller.finish()
-
-    def _naming_words(self, ordinary: set[str]) -> frozenset[str]:
-        """Words that name a provider: more frequent in provider names than elsewhere ("KGSt"),
-        and either found nowhere else or no ordinary (inflecting) word."""
-        found = set()
-        for token, count in self._postings.df.items():
-            word = token[len(PROVIDER) :]
-            if not token.startswith(PROVIDER) or len(word) < 3:
-                continue
-            elsewhere = self._postings.df[word]
-            if count > elsewhere and (not elsewhere or word not in ordinary):
-                found.add(word)
-        return frozenset(found)
 
     @classmethod
     def build(
@@ -171,9 +175,17 @@ class SearchIndex:
         exact = unit.node(named)
         # Derivations widen a word only when it is rare as written: a relative ("planen") would
         # otherwise outrank the word the user typed ("Planung") wherever it is frequent.
-        if self._postings.estimate(exact) >= _ENOUGH_EXACT:
+        if self._estimate(exact) >= _ENOUGH_EXACT:
             return exact
         return unit.node(named, self._relatives)
+
+    def _estimate(self, node: Node) -> int:
+        """About how many entries ``node`` matches, from the token counts without a query: 0
+        exactly when it matches none (unless parts are never close together)."""
+        if isinstance(node, Terms):
+            return min(self._df[t] for t in node.tokens)
+        counts = [self._estimate(c) for c in node.children]
+        return min(counts) if isinstance(node, All) else max(counts)
 
     def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
         return tuple(Hit(self._entries[docid], score) for docid, score in rows)
@@ -187,10 +199,63 @@ class SearchIndex:
         offset: int,
         limit: int,
     ) -> SearchResult:
-        """No offering matches every word: partial matches (:mod:`coverage`), or "nothing
-        fits" plus at most :data:`RELATED_LIMIT` relatives."""
+        """No offering matches every word: partial matches, or "nothing fits" plus relatives.
+
+        Coverage is the idf-weighted share of the units an offering matches (from the postings,
+        with compound parts anywhere in its text rather than close together). A compound the
+        catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
+        Stadtteil, Arbeit), provided it has the first part. Ties go to the offering matching more
+        in its title and topics."""
         size = len(self._entries)
-        good, ranked = rank_partial(self._postings, self._store, size, units, nodes, row_filter)
+        scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
+        for unit, node in zip(units, nodes, strict=True):
+            # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
+            # as nouns: they say less about the topic than the nouns beside them.
+            weight = math.log(1 + size / (1 + self._estimate(node)))
+            weight *= 1.0 if _is_noun(unit) else 0.5
+            found = self._docs(node, self._postings)
+            parts = self._part_nodes(unit)
+            share: Counter[int] = Counter()
+            # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
+            # offering lacking it shares only the generic rest, which is no partial match.
+            part_docs = [self._docs(part, self._postings) - found for part in parts]
+            for docs in part_docs:
+                share.update(docs & part_docs[0])
+            scoring.append((weight, found, share, len(parts), node))
+        total_weight = sum(s[0] for s in scoring)
+        # Only entries matching one of the heaviest units can reach the coverage bar; if none
+        # does, the relatives come from the heaviest unit anything matches.
+        pool: set[int] = set()
+        rest = total_weight
+        for weight, found, share, _, _ in sorted(scoring, key=lambda s: -s[0]):
+            if rest < PARTIAL_COVERAGE * total_weight:
+                break
+            pool |= found
+            pool.update(share)
+            rest -= weight
+        if not pool:
+            matched = [s for s in sorted(scoring, key=lambda s: -s[0]) if s[1] or s[2]]
+            if matched:
+                _, found, share, _, _ = matched[0]
+                most = max(share.values(), default=0)
+                pool = found or {d for d, n in share.items() if n == most}
+        if not row_filter.is_empty:
+            pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
+        credits: dict[int, float] = {}
+        strong: dict[int, float] = {}
+        for weight, found, share, part_count, node in scoring:
+            hit = found & pool
+            for docid in hit:
+                credits[docid] = credits.get(docid, 0.0) + weight
+            for docid in pool.intersection(share).difference(hit):
+                part_credit = weight * 0.5 * share[docid] / part_count
+                credits[docid] = credits.get(docid, 0.0) + part_credit
+            for rank, postings in enumerate(self._strong):  # title words, compounds, topics
+                for docid in self._docs(node, postings) & pool:
+                    strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
+        # (-coverage, -title/topic weight, docid): smallest first is best first
+        ranked = [(-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c]
+        good = [r for r in ranked if -r[0] >= PARTIAL_COVERAGE] if len(nodes) > 1 else []
         if good:
             page = heapq.nsmallest(offset + limit, good)[offset:]
             hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
@@ -198,6 +263,26 @@ class SearchIndex:
         related = heapq.nsmallest(RELATED_LIMIT, ranked) if offset == 0 else []
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
+
+    def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
+        """Entries containing ``node``'s terms (close together or not)."""
+        if isinstance(node, Terms):
+            found = set(postings.get(node.tokens[0], ()))
+            for token in node.tokens[1:]:
+                found.intersection_update(postings.get(token, ()))
+            return found
+        sets = [self._docs(c, postings) for c in node.children]
+        return set.intersection(*sets) if isinstance(node, All) else set().union(*sets)
+
+    @staticmethod
+    def _part_nodes(unit: Unit) -> list[Node]:
+        """Each part of a compound unit on its own (its lemma or its family)."""
+        if len(unit.derived) < 2 or len(unit.tokens) > 1:
+            return []
+        return [
+            Terms((lem,)) if lem == kin else Any((Terms((lem,)), Terms((kin,))))
+            for lem, kin in zip(unit.derived, unit.families, strict=True)
+        ]
 
     # -- typo tolerance --
 
@@ -211,7 +296,7 @@ class SearchIndex:
         changed = False
         for unit in units:
             token = unit.tokens[0]
-            if len(unit.tokens) > 1 or token.pieces or self._postings.estimate(self._any(unit)):
+            if len(unit.tokens) > 1 or token.pieces or self._estimate(self._any(unit)):
                 corrected.append(unit)
                 continue
             choices = self._speller.closest(token.surface)
@@ -234,6 +319,10 @@ def _and(nodes: list[Node]) -> Node:
     found = all_of(nodes)
     assert found is not None
     return found
+
+
+def _is_noun(unit: Unit) -> bool:
+    return any(raw_lemma(t.surface)[:1].isupper() for t in unit.tokens)
 
 
 def _field_texts(entry: Offering) -> dict[str, str]:

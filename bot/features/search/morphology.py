@@ -8,8 +8,7 @@ so index and query meet whatever keyboard the user has.
   "beteiligt" → ``beteiligen``. A lexicon keeps apart what a stemmer merges: "messen" / "Messe",
   "Förderung" / "Forderung", "Rat" / "Rate" all stay different.
 - :func:`family` — the lemma a derived noun comes from, when the lexicon knows it: "Beteiligung" →
-  ``beteiligen``, "Evaluation" → ``evaluieren``, "ehrenamtlich" → ``ehrenamt``; person nouns
-  too: "Mitarbeiter", "Mitarbeiterin" and "Mitarbeitende" → ``mitarbeiten``. The search uses
+  ``beteiligen``, "Evaluation" → ``evaluieren``, "ehrenamtlich" → ``ehrenamt``. The search uses
   families to find a word's relatives in the catalogue, so "beteiligen" finds "Beteiligung" —
   and "messen" never "Messe".
 - :func:`parts` — the lemmas of a compound's leaf parts: "Seniorenbeteiligung" →
@@ -98,19 +97,6 @@ def raw_lemma(word: str) -> str:
     return word  # unknown words stay as written: guessing suffixes is what made stems collide
 
 
-# Endings of other forms of a noun's lemma (plural, dative), not the genitive "s" names take too.
-_INFLECTIONS = ("e", "en", "n", "er", "ern", "nen", "es")
-
-
-@lru_cache(maxsize=65_536)
-def inflects(word: str) -> bool:
-    """The lexicon lists other forms of ``word``'s lemma ("Frau" → "Frauen", "Stiftung" →
-    "Stiftungen"): ordinary vocabulary. Names have none ("Bertelsmann", "Fraunhofer")."""
-    base = raw_lemma(word)
-    forms = lexicon()
-    return any(forms.get(base + ending) == base for ending in _INFLECTIONS)
-
-
 def lemma(word: str) -> str:
     """Folded lemma: "Workshops" → ``workshop``, "Räte" → ``rat``, "Raten" → ``rate``."""
     return fold(raw_lemma(word))
@@ -124,18 +110,8 @@ def family(word: str) -> str:
 
 
 def _family_of_lemma(base: str) -> str:
-    if base.endswith("in") and len(base) > 6 and base[:1].isupper():
-        masculine = base[:-2]  # "Planerin" → Planer: one person noun, one family
-        if lexicon().get(masculine) == masculine:
-            base = masculine
     lowered = base.lower()
     candidates: list[str] = []
-    if base[:1].isupper() and len(lowered) > 5:
-        # Person nouns belong to their verb: the agent noun ("Mitarbeiter", "Planer") and the
-        # nominalised participles that gender-neutral texts use ("Mitarbeitende", "Beschäftigte").
-        for ending in ("ender", "ende", "ter", "te", "er"):
-            if lowered.endswith(ending):
-                candidates.append(lowered[: -len(ending)] + "en")
     if lowered.endswith("ung") and len(lowered) > 6:
         stem = lowered[:-3]
         candidates += [stem + "en", stem + "n"]  # Beteiligung → beteiligen, Förderung → fördern
@@ -169,8 +145,6 @@ def _leaf_lemmas(word: str) -> tuple[str, ...]:
     base = raw_lemma(word)
     if base.endswith("ion") and _known_spelling(word) is not None:
         return ()  # loan words: "Moderation" is no "Mode" + "Ration"
-    if base.endswith(("ende", "ender")) and _family_of_lemma(base) != base:
-        return ()  # participles: "Mitarbeitende" is no "Mitarbeit" + "Ende"
     top = _split(base.lower(), base[:1].isupper())
     return tuple(leaf for part in top for leaf in _leaves(part))
 

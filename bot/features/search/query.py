@@ -183,11 +183,12 @@ class Synonyms:
 
 def analyse_field(text: str, synonyms: Synonyms, provider: bool = False) -> tuple[str, str]:
     """(lemma stream, parts stream) of a field's text. A provider field's tokens carry
-    :data:`PROVIDER`, no synonym groups and no compound parts: a provider is named by a whole
-    word of its name ("Fraunhofer"), never by a part of one ("Frau")."""
+    :data:`PROVIDER` and no synonym groups."""
     words = [analyse_word(t) for t in tokenize(text) if is_meaningful(t.folded)]
     if provider:
-        return " ".join(PROVIDER + lem for w in words for lem in w.lemmas), ""
+        lemma_tokens = [PROVIDER + lem for w in words for lem in w.lemmas]
+        part_tokens = [PROVIDER + term for w in words for term in w.derived]
+        return " ".join(lemma_tokens), " ".join(part_tokens)
     lemma_stream: list[str] = []
     parts_stream: list[str] = []
     flat = [w.lemmas[-1] for w in words if w.lemmas]
