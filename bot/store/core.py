@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
+from bot.store.base import StoreBase, purge_before
 
 CACHED_VALUE_PREFIXES = ("lang:",)  # kv keys read on every command
 
@@ -70,8 +70,8 @@ class CoreStore(StoreBase):
         await self.mark_handled(event_id, room_id)
         await self.execute("DELETE FROM pending_commands WHERE event_id = ?", (event_id,))
 
-    async def forget_handled_before(self, unix_seconds: int) -> None:
-        await self.execute("DELETE FROM handled_events WHERE handled_at < ?", (unix_seconds,))
+    async def forget_handled_before(self, unix_seconds: int) -> int:
+        return await self.delete_before("handled_events", "handled_at", unix_seconds)
 
     async def remember_room(self, room_id: str, joined_at_ms: int, is_direct: bool) -> None:
         self._forget_joined_at(room_id)
@@ -114,15 +114,6 @@ class CoreStore(StoreBase):
 HANDLED_RETENTION_DAYS = 7  # mirrors bot.app.HANDLED_RETENTION_S
 
 
-async def _purge_handled(store: CoreStore, expiry: Expiry) -> int:
-    before = int(expiry.cutoff(HANDLED_RETENTION_DAYS).timestamp())
-    row = await store.fetchone(
-        "SELECT COUNT(*) FROM handled_events WHERE handled_at < ?", (before,)
-    )
-    await store.forget_handled_before(before)
-    return int(row[0]) if row else 0
-
-
 PERSONAL_DATA = (
     Category(
         name="room_settings",
@@ -141,7 +132,7 @@ PERSONAL_DATA = (
         link="pseudonymous",
         legal_basis=LEGAL_BASIS_TASK,
         recipients=NOBODY,
-        purge=_purge_handled,
+        purge=purge_before("handled_events", "handled_at", "s", days=HANDLED_RETENTION_DAYS),
         access_note="Nur Ereignis- und Raum-IDs ohne Inhalt; nach 7 Tagen gelöscht.",
     ),
     Category(

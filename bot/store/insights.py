@@ -209,8 +209,7 @@ class InsightsStore(StoreBase):
 
     async def delete_group_sizes_before(self, month: str) -> int:
         """Retention of the aggregated numbers."""
-        cursor = await self.execute("DELETE FROM group_sizes WHERE month < ?", (month,))
-        return cursor.rowcount
+        return await self.delete_before("group_sizes", "month", month)
 
     async def shown_offering_ids(self, since_day: str | None = None) -> set[str]:
         rows = await self.fetchall(
@@ -227,9 +226,8 @@ class InsightsStore(StoreBase):
     async def delete_search_log_before(self, day: str) -> int:
         """Retention (privacy.retention_days)."""
         async with self.transaction():
-            cursor = await self.execute("DELETE FROM search_log WHERE day < ?", (day,))
-            await self.execute("DELETE FROM search_hits WHERE day < ?", (day,))
-        return cursor.rowcount
+            await self.delete_before("search_hits", "day", day)
+            return await self.delete_before("search_log", "day", day)
 
 
 def _person(key: bytes, month: str, kind: str, topic: str, user_id: str) -> str:

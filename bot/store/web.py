@@ -71,9 +71,7 @@ class WebStore(StoreBase):
         return self._web_secret
 
     async def add_login_token(self, token_hash: str, user_id: str, now_ms: int, ttl_ms: int):
-        await self.execute(
-            "DELETE FROM web_login_tokens WHERE expires_at < ?", (now_ms - 86_400_000,)
-        )
+        await self.delete_before("web_login_tokens", "expires_at", now_ms - 86_400_000)
         await self.execute(
             "INSERT INTO web_login_tokens (token_hash, user_id, created_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
@@ -90,7 +88,7 @@ class WebStore(StoreBase):
         return row[0] if row else None
 
     async def create_session(self, session_hash: str, user_id: str, now_ms: int, ttl_ms: int):
-        await self.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now_ms,))
+        await self.delete_before("web_sessions", "expires_at", now_ms)
         await self.execute(
             "INSERT INTO web_sessions (session_hash, user_id, created_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
@@ -115,10 +113,9 @@ class WebStore(StoreBase):
 
     async def purge_web(self, now_ms: int, audit_before_ms: int) -> int:
         """Drop spent links, ended sessions and audit entries past the retention period."""
-        await self.execute("DELETE FROM web_login_tokens WHERE expires_at < ?", (now_ms,))
-        await self.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now_ms,))
-        cursor = await self.execute("DELETE FROM web_audit WHERE at < ?", (audit_before_ms,))
-        return cursor.rowcount
+        await self.delete_before("web_login_tokens", "expires_at", now_ms)
+        await self.delete_before("web_sessions", "expires_at", now_ms)
+        return await self.delete_before("web_audit", "at", audit_before_ms)
 
     async def audit_actions(self, user_id: str) -> list[str]:
         rows = await self.fetchall(
