@@ -8,7 +8,7 @@ import itertools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import pytest_asyncio
@@ -16,7 +16,7 @@ import yaml
 
 from bot.app import Impulsbot
 from bot.config import Config, load_config
-from bot.dev.client import DevUser
+from bot.dev.client import DevUser, body_of
 from bot.dev.server import LocalSynapse
 
 REPO = Path(__file__).resolve().parent.parent
@@ -151,13 +151,132 @@ async def room_with_bot(
     ``trusted_private_chat``: both at power level 100); ``direct=False`` makes it an ordinary
     private room, which the bot never treats as a direct chat.
     """
-    from bot.dev.client import body_of
-
     room_id = await user.create_room(
         invite=[bot.user_id],
         encrypted=encrypted,
         direct=direct,
         preset="trusted_private_chat" if direct else "private_chat",
     )
-    await user.wait_for(room_id, lambda e: e.sender == bot.user_id and "Impulsbot" in body_of(e))
+    await user.wait_for(room_id, from_bot(bot, "Impulsbot"))
     return room_id
+
+
+# --- scenarios: a bot, a person and their room ----------------------------------------------------
+
+
+def from_bot(bot: RunningBot, text: str = "") -> Callable[[Any], bool]:
+    """Matches the bot's messages (with ``text`` in their body, when given)."""
+    return lambda event: (
+        event.sender == bot.user_id and bool(body := body_of(event)) and (text in body)
+    )
+
+
+async def group_room(
+    owner: DevUser, others: list[DevUser], bot: RunningBot, encrypted: bool
+) -> str:
+    """An ordinary room (not a DM) with ``owner``, ``others`` and the bot, everyone joined."""
+    room = await owner.create_room(
+        invite=[bot.user_id, *(o.user_id for o in others)],
+        encrypted=encrypted,
+        preset="private_chat",
+    )
+    await owner.wait_for(room, from_bot(bot, "Impulsbot"))
+
+    def everyone_joined() -> bool:
+        members = owner.client.rooms[room]
+        return all(
+            o.user_id in members.users and o.user_id not in members.invited_users for o in others
+        )
+
+    await owner.wait_until(everyone_joined)
+    return room
+
+
+class Chat(NamedTuple):
+    """A running bot, a person and the room they opened with it (greeting already seen);
+    unpacks as ``bot, alice, room = await make_chat(encrypted)``."""
+
+    bot: RunningBot
+    user: DevUser
+    room: str
+
+    @property
+    def app(self) -> Impulsbot:
+        assert self.bot.app is not None, "the bot is stopped"
+        return self.bot.app
+
+    async def ask(self, body: str, **kwargs: Any) -> Any:
+        """The bot's reply to ``body`` sent by the person in the room."""
+        return await self.user.ask(self.room, body, **kwargs)
+
+
+ChatFactory = Callable[..., Awaitable[Chat]]
+MemberFactory = Callable[..., Awaitable[DevUser]]
+
+
+async def invite(host: DevUser, room: str, *guests: DevUser) -> None:
+    """``host`` invites the guests, who join, one after the other; returns once the host has
+    seen them join."""
+    for guest in guests:
+        await host.client.room_invite(room, guest.user_id)
+        await guest.join(room)
+        await host.wait_until(lambda g=guest: g.user_id in host.client.rooms[room].users)
+
+
+@pytest_asyncio.fixture
+async def make_chat(make_bot: BotFactory, make_user: UserFactory) -> ChatFactory:
+    """``await make_chat(encrypted, name="alice", role=None, direct=True, **config_sections)``:
+    a new person, a new bot (configured with the sections; with ``role="team"`` or
+    ``"moderators"`` the person is on that access list) and their room with it."""
+
+    async def factory(
+        encrypted: bool = False,
+        *,
+        name: str = "alice",
+        role: str | None = None,
+        direct: bool = True,
+        **sections: Any,
+    ) -> Chat:
+        user = await make_user(name)
+        if role is not None:
+            sections["access"] = {**sections.get("access", {}), role: [user.user_id]}
+        bot = await make_bot(**sections)
+        return Chat(bot, user, await room_with_bot(user, bot, encrypted, direct=direct))
+
+    return factory
+
+
+@pytest_asyncio.fixture
+async def make_member(make_user: UserFactory) -> MemberFactory:
+    """``await make_member(host, room, "bob")``: a new person the host invites into the room."""
+
+    async def factory(host: DevUser, room: str, name: str = "guest") -> DevUser:
+        guest = await make_user(name)
+        await invite(host, room, guest)
+        return guest
+
+    return factory
+
+
+class Group(NamedTuple):
+    """A running bot and an ordinary room (not a DM) its people share with it."""
+
+    bot: RunningBot
+    people: list[DevUser]
+    room: str
+
+
+GroupFactory = Callable[..., Awaitable[Group]]
+
+
+@pytest_asyncio.fixture
+async def make_group(make_bot: BotFactory, make_user: UserFactory) -> GroupFactory:
+    """``bot, (alice, bob), room = await make_group("alice", "bob", encrypted=…, **sections)``:
+    a new bot and a room the first person opened with the others and the bot, all joined."""
+
+    async def factory(*names: str, encrypted: bool = False, **sections: Any) -> Group:
+        bot = await make_bot(**sections)
+        people = [await make_user(name) for name in names]
+        return Group(bot, people, await group_room(people[0], people[1:], bot, encrypted))
+
+    return factory

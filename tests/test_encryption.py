@@ -26,14 +26,14 @@ from nio.exceptions import EncryptionError
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import verify_signed_json
 
-from bot.matrix import shell as matrix_module
 from bot.cli.keys import _bot_client
 from bot.config import load_config
 from bot.dev.client import DevUser, body_of, replies_to
 from bot.dev.server import LocalSynapse, RegisteredUser
+from bot.matrix import shell as matrix_module
 from bot.matrix.crosssign import ensure_cross_signing
 from bot.matrix.shell import CROSS_SIGNING_SEEDS, MatrixShell
-from tests.conftest import REPO, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import REPO, BotFactory, ChatFactory, RunningBot, UserFactory, room_with_bot
 
 INTEGRATION = pytest.mark.integration  # the bookkeeping tests at the end are plain unit tests
 
@@ -119,16 +119,10 @@ async def test_device_is_cross_signed_private_and_stable_across_restarts(
 
 @INTEGRATION
 async def test_restart_and_new_user_device_keep_the_conversation_readable(
-    make_bot: BotFactory,
-    make_user: UserFactory,
-    synapse: LocalSynapse,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    make_chat: ChatFactory, synapse: LocalSynapse, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.matrix.shell")
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     hilfe = await alice.ask(room, "!hilfe")
     assert hilfe.decrypted and "!ping" in body_of(hilfe)
 
@@ -250,12 +244,10 @@ def from_bot_encrypted(user: DevUser, room: str, bot: RunningBot) -> list[Any]:
 
 @INTEGRATION
 async def test_command_without_room_key_is_answered_once_the_key_arrives(
-    make_bot: BotFactory, make_user: UserFactory, caplog: pytest.LogCaptureFixture
+    make_chat: ChatFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.matrix.shell")
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     assert bot.app is not None
     bot_device = alice.client.device_store[bot.user_id][bot.app.shell.client.device_id]
     # Alice's client withholds the room key from the bot (as with a lost key share) ...
@@ -302,13 +294,9 @@ async def send_room_key(
 
 @INTEGRATION
 async def test_keys_export_import_lets_a_fresh_store_read_old_messages(
-    make_bot: BotFactory,
-    make_user: UserFactory,
-    tmp_path: Path,
+    make_chat: ChatFactory, tmp_path: Path
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     old = await alice.say(room, "!ping vor dem Umzug")
     await alice.wait_reply(room, old)
     assert bot.app is not None

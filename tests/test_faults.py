@@ -31,7 +31,7 @@ from bot.dev.server import LocalSynapse
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,
-    BotFactory,
+    ChatFactory,
     RunningBot,
     UserFactory,
     room_with_bot,
@@ -180,17 +180,14 @@ def send_or_sync(method: str, path: str) -> bool:
     ids=["429-and-502", "502-after-delivery", "sync-too", "encrypted-room"],
 )
 async def test_proxy_429_and_502_nothing_lost_nothing_doubled(
+    make_chat: ChatFactory,
     synapse: LocalSynapse,
-    make_bot: BotFactory,
-    make_user: UserFactory,
     faults: list[str | None],
     matches: Any,
     encrypted: bool,
 ) -> None:
     async with FaultProxy(synapse.url, faults, matches=matches, retry_after_ms=150) as proxy:
-        bot = await make_bot(matrix={"homeserver": proxy.url})
-        alice = await make_user("alice")
-        room = await room_with_bot(alice, bot, encrypted=encrypted)
+        bot, alice, room = await make_chat(encrypted, matrix={"homeserver": proxy.url})
         commands = [await alice.say(room, f"!ping {n}") for n in range(12)]
         commands += [await alice.say(room, "!hilfe") for _ in range(3)]
         counts = await wait_answered(alice, room, commands, timeout=60)
@@ -241,6 +238,14 @@ class BotProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=log)
 
+    async def start_in_room(self, user: DevUser) -> str:
+        """Starts the bot; ``user`` opens a room with it, returned after the greeting."""
+        self.start()
+        bot_id = load_config(self.config).matrix.user_id
+        room = await user.create_room(invite=[bot_id], encrypted=False)
+        await user.wait_for(room, lambda e: "Impulsbot" in body_of(e), timeout=30)
+        return room
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -278,9 +283,7 @@ async def test_sigkill_between_reply_and_bookkeeping_answers_once(
     bot = BotProcess(config)
     alice = await make_user("alice")
     try:
-        bot.start()
-        room = await alice.create_room(invite=[load_config(config).matrix.user_id], encrypted=False)
-        await alice.wait_for(room, lambda e: "Impulsbot" in body_of(e), timeout=30)
+        room = await bot.start_in_room(alice)
         bot.stop()
 
         # Round 1: deterministic — die right after the 3rd reply, before recording it.
@@ -328,12 +331,8 @@ db.execute("COMMIT")
 """
 
 
-async def test_database_locked_2s_commands_wait_and_succeed(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+async def test_database_locked_2s_commands_wait_and_succeed(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat()
     database = bot.config.storage.database
     locker = await asyncio.create_subprocess_exec(
         sys.executable, "-c", HOLD_EXCLUSIVE, str(database), "2", stdout=subprocess.PIPE
@@ -360,11 +359,9 @@ async def test_database_locked_2s_commands_wait_and_succeed(
 
 
 async def test_malformed_events_are_ignored_safely(
-    make_bot: BotFactory, make_user: UserFactory, caplog: pytest.LogCaptureFixture
+    make_chat: ChatFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+    _, alice, room = await make_chat()
     command = await alice.say(room, "!ping")
     await alice.wait_reply(room, command)
     caplog.set_level(logging.WARNING, logger="bot")
@@ -456,9 +453,7 @@ async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
     bot = BotProcess(config)
     alice = await make_user("alice")
     try:
-        bot.start()
-        room = await alice.create_room(invite=[bot_id], encrypted=False)
-        await alice.wait_for(room, lambda e: "Impulsbot" in body_of(e), timeout=30)
+        room = await bot.start_in_room(alice)
         await alice.say(room, '!umfrage "Wann treffen wir uns?" "Dienstag" "Donnerstag"')
         await alice.wait_for(room, lambda e: getattr(e, "type", "") in POLL_STARTS, timeout=30)
         bot.stop()
@@ -492,14 +487,12 @@ async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
 
 @PLAIN_AND_ENCRYPTED
 async def test_more_commands_than_one_sync_holds_are_all_answered(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
     # The sync filter keeps 50 timeline events per room; 70 commands while the bot is down make
     # the next sync "limited" (gappy): the older ones must be paged in (and decrypted), not
     # silently skipped.
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=encrypted)
+    bot, alice, room = await make_chat(encrypted)
     await bot.stop()
     commands = [await alice.say(room, f"!ping {n}") for n in range(70)]
     await bot.start()
