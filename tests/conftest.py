@@ -8,7 +8,7 @@ import itertools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -16,8 +16,18 @@ import yaml
 
 from bot.app import Impulsbot
 from bot.config import Config, load_config
-from bot.dev.client import DevUser, body_of
+from bot.dev.client import DevUser
 from bot.dev.server import LocalSynapse
+from tests.scenario import (
+    Chat,
+    ChatFactory,
+    Group,
+    GroupFactory,
+    MemberFactory,
+    from_bot,
+    group_room,
+    invite,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # Every feature's integration tests run once in a plain and once in an encrypted room.
@@ -125,21 +135,33 @@ async def make_bot(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotFa
         await bot.stop()
 
 
-@pytest_asyncio.fixture
-async def make_user(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[UserFactory]:
+@contextlib.asynccontextmanager
+async def people_on(
+    server: LocalSynapse, folder: Path, default_name: str = "user"
+) -> AsyncIterator[UserFactory]:
+    """A factory of new people registered on ``server`` (client stores below ``folder``); their
+    clients close when the block ends."""
     users: list[DevUser] = []
 
-    async def factory(name: str = "user") -> DevUser:
+    async def factory(name: str = default_name) -> DevUser:
         localpart = unique(name)
-        registered = await synapse.register(localpart, secrets.token_urlsafe(12))
-        user = DevUser(synapse.url, registered, tmp_path / f"client-{localpart}")
+        registered = await server.register(localpart, secrets.token_urlsafe(12))
+        user = DevUser(server.url, registered, folder / f"client-{localpart}")
         users.append(user)
         await user.start()
         return user
 
-    yield factory
-    for user in users:
-        await user.close()
+    try:
+        yield factory
+    finally:
+        for user in users:
+            await user.close()
+
+
+@pytest_asyncio.fixture
+async def make_user(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[UserFactory]:
+    async with people_on(synapse, tmp_path) as factory:
+        yield factory
 
 
 async def room_with_bot(
@@ -161,66 +183,7 @@ async def room_with_bot(
     return room_id
 
 
-# --- scenarios: a bot, a person and their room ----------------------------------------------------
-
-
-def from_bot(bot: RunningBot, text: str = "") -> Callable[[Any], bool]:
-    """Matches the bot's messages (with ``text`` in their body, when given)."""
-    return lambda event: (
-        event.sender == bot.user_id and bool(body := body_of(event)) and (text in body)
-    )
-
-
-async def group_room(
-    owner: DevUser, others: list[DevUser], bot: RunningBot, encrypted: bool
-) -> str:
-    """An ordinary room (not a DM) with ``owner``, ``others`` and the bot, everyone joined."""
-    room = await owner.create_room(
-        invite=[bot.user_id, *(o.user_id for o in others)],
-        encrypted=encrypted,
-        preset="private_chat",
-    )
-    await owner.wait_for(room, from_bot(bot, "Impulsbot"))
-
-    def everyone_joined() -> bool:
-        members = owner.client.rooms[room]
-        return all(
-            o.user_id in members.users and o.user_id not in members.invited_users for o in others
-        )
-
-    await owner.wait_until(everyone_joined)
-    return room
-
-
-class Chat(NamedTuple):
-    """A running bot, a person and the room they opened with it (greeting already seen);
-    unpacks as ``bot, alice, room = await make_chat(encrypted)``."""
-
-    bot: RunningBot
-    user: DevUser
-    room: str
-
-    @property
-    def app(self) -> Impulsbot:
-        assert self.bot.app is not None, "the bot is stopped"
-        return self.bot.app
-
-    async def ask(self, body: str, **kwargs: Any) -> Any:
-        """The bot's reply to ``body`` sent by the person in the room."""
-        return await self.user.ask(self.room, body, **kwargs)
-
-
-ChatFactory = Callable[..., Awaitable[Chat]]
-MemberFactory = Callable[..., Awaitable[DevUser]]
-
-
-async def invite(host: DevUser, room: str, *guests: DevUser) -> None:
-    """``host`` invites the guests, who join, one after the other; returns once the host has
-    seen them join."""
-    for guest in guests:
-        await host.client.room_invite(room, guest.user_id)
-        await guest.join(room)
-        await host.wait_until(lambda g=guest: g.user_id in host.client.rooms[room].users)
+# --- scenarios (tests/scenario.py): a bot, people and their room ---------------------------------
 
 
 @pytest_asyncio.fixture
@@ -256,17 +219,6 @@ async def make_member(make_user: UserFactory) -> MemberFactory:
         return guest
 
     return factory
-
-
-class Group(NamedTuple):
-    """A running bot and an ordinary room (not a DM) its people share with it."""
-
-    bot: RunningBot
-    people: list[DevUser]
-    room: str
-
-
-GroupFactory = Callable[..., Awaitable[Group]]
 
 
 @pytest_asyncio.fixture

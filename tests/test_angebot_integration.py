@@ -11,7 +11,8 @@ from bot.app import Impulsbot
 from bot.catalogue import CatalogueError, load_catalogue
 from bot.config import load_config
 from bot.dev.client import body_of, content_of, html_of
-from tests.conftest import PLAIN_AND_ENCRYPTED, REPO, ChatFactory, MemberFactory, write_config
+from tests.conftest import PLAIN_AND_ENCRYPTED, REPO, write_config
+from tests.scenario import ChatFactory, MemberFactory
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ import pytest
 
 from bot.cli.main import main
 from bot.dev.client import body_of
-from tests.conftest import PLAIN_AND_ENCRYPTED, ChatFactory, GroupFactory
+from tests.conftest import PLAIN_AND_ENCRYPTED
+from tests.scenario import ChatFactory, GroupFactory
 from tests.test_feedback_integration import stored
 
 pytestmark = pytest.mark.integration

@@ -7,14 +7,8 @@ import asyncio
 import pytest
 
 from bot.dev.client import body_of, content_of, html_of
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    BotFactory,
-    ChatFactory,
-    MemberFactory,
-    UserFactory,
-    from_bot,
-)
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory
+from tests.scenario import ChatFactory, MemberFactory, from_bot
 
 pytestmark = pytest.mark.integration
 

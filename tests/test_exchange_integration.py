@@ -21,7 +21,8 @@ from bot.text.i18n import Texts
 from commands.leancoffee import COMMAND, fire_timers, leancoffee, load_session
 from commands.tandem import run_round
 from commands.wol import send_reminders
-from tests.conftest import PLAIN_AND_ENCRYPTED, ChatFactory, MemberFactory, from_bot, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, room_with_bot
+from tests.scenario import ChatFactory, MemberFactory, from_bot
 
 pytestmark = pytest.mark.integration
 

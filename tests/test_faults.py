@@ -31,7 +31,6 @@ from bot.dev.server import LocalSynapse
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,
-    ChatFactory,
     RunningBot,
     UserFactory,
     room_with_bot,
@@ -39,6 +38,7 @@ from tests.conftest import (
     write_config,
 )
 from tests.faultproxy import FaultProxy, is_send
+from tests.scenario import ChatFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

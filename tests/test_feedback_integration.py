@@ -19,15 +19,8 @@ from bot.dev.client import DevUser, body_of, content_of, html_of
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from commands.datenschutz import retention_job
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    ChatFactory,
-    GroupFactory,
-    RunningBot,
-    UserFactory,
-    group_room,
-    room_with_bot,
-)
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory, room_with_bot
+from tests.scenario import ChatFactory, GroupFactory, group_room
 
 pytestmark = pytest.mark.integration
 

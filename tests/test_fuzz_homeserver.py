@@ -14,7 +14,8 @@ import pytest
 
 from bench.bench_fuzz_homeserver import KINDS, cases, fuzz_room, spellings_with_subcommands
 from bot.wiring import registry as discover
-from tests.conftest import PLAIN_AND_ENCRYPTED, ChatFactory
+from tests.conftest import PLAIN_AND_ENCRYPTED
+from tests.scenario import ChatFactory
 
 pytestmark = pytest.mark.integration
 SAMPLE = int(os.environ.get("FUZZ_HS_SAMPLE", "16"))

@@ -16,14 +16,8 @@ from nio import Api, RoomSendResponse
 from bot.dev.client import DevUser, body_of, content_of, html_of
 from bot.schedule import local_slot, slot_key
 from commands.impuls import feature, from_ms, process_subscription, run_due, to_ms
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    ChatFactory,
-    MemberFactory,
-    RunningBot,
-    UserFactory,
-    invite,
-)
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory
+from tests.scenario import ChatFactory, MemberFactory, invite
 
 pytestmark = pytest.mark.integration
 

@@ -9,16 +9,8 @@ import pytest
 
 from bot.dev.client import body_of, content_of
 from commands.angebot import send_digest
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    BotFactory,
-    ChatFactory,
-    MemberFactory,
-    UserFactory,
-    from_bot,
-    invite,
-    room_with_bot,
-)
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
+from tests.scenario import ChatFactory, MemberFactory, from_bot, invite
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ from bot.dev.client import DevUser, body_of, content_of, html_of
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, ENVELOPE_RESERVE, MAX_EVENT_BYTES, Target
 from bot.text.i18n import Texts, escape
-from tests.conftest import PLAIN_AND_ENCRYPTED, ChatFactory, RunningBot, UserFactory
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory
+from tests.scenario import ChatFactory
 
 pytestmark = pytest.mark.integration
 DE = Texts("de")

@@ -24,7 +24,8 @@ from bot.exports.polls import export
 from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
-from tests.conftest import PLAIN_AND_ENCRYPTED, ChatFactory, MemberFactory, RunningBot, from_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot
+from tests.scenario import ChatFactory, MemberFactory, from_bot
 from tests.test_polls_integration import eventually, of_type, start_poll
 from tests.test_polls_reference import reference_count
 

@@ -14,14 +14,8 @@ from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
 from commands.umfrage import end_poll
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    ChatFactory,
-    MemberFactory,
-    RunningBot,
-    UserFactory,
-    room_with_bot,
-)
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory, room_with_bot
+from tests.scenario import ChatFactory, MemberFactory
 
 pytestmark = pytest.mark.integration
 

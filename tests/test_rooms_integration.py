@@ -15,17 +15,9 @@ import pytest
 
 from bot.dev.client import DevUser, body_of, content_of
 from bot.registry import Command, Scope
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    BotFactory,
-    ChatFactory,
-    GroupFactory,
-    RunningBot,
-    UserFactory,
-    group_room,
-    room_with_bot,
-)
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 from tests.faultproxy import FaultProxy
+from tests.scenario import ChatFactory, GroupFactory, group_room
 from tests.test_faults import assert_exactly_once, wait_answered
 
 pytestmark = pytest.mark.integration

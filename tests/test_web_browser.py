@@ -18,7 +18,8 @@ import pytest_asyncio
 
 from bot.dev.client import DevUser, body_of
 from bot.events import content_of
-from tests.conftest import PLAIN_AND_ENCRYPTED, REPO, ChatFactory, MemberFactory
+from tests.conftest import PLAIN_AND_ENCRYPTED, REPO
+from tests.scenario import ChatFactory, MemberFactory
 from tests.test_polls_integration import start_poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
