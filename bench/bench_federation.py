@@ -16,7 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.bench_roundtrip import BotProcess, from_sender, percentile, timed_ask, user
+from bench.helpers import BotProcess, greeted_room, percentile, print_figures, timed_ask, user
 from bot.dev.server import federating_pair
 
 ROUNDS = 50
@@ -38,9 +38,7 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
             try:
                 rooms = {}
                 for name, sender in (("local", local), ("federated", far)):
-                    room = await sender.create_room(invite=[bot.user_id], encrypted=False)
-                    await sender.wait_for(room, from_sender(bot.user_id), timeout=120)  # greeting
-                    rooms[name] = (sender, room)
+                    rooms[name] = (sender, await greeted_room(sender, bot.user_id, timeout=120))
                 for _ in range(5):  # warm-up, not counted
                     for sender, room in rooms.values():
                         await timed_ask(sender, room, "!ping")
@@ -75,8 +73,7 @@ def run(rounds: int = ROUNDS) -> dict[str, float | int | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    for key, value in run(parser.parse_args().rounds).items():
-        print(f"{key:32} {value}")
+    print_figures(run(parser.parse_args().rounds))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.bench_roundtrip import (
+from bench.bench_roundtrip import start_echo
+from bench.helpers import (
     BotProcess,
     from_sender,
     homeserver,
     percentile,
+    print_figures,
     register,
-    start_echo,
     timed_ask,
     user,
 )
@@ -228,8 +229,7 @@ def run(pings_per_phase: int = PINGS) -> dict[str, Any]:
 
 def main() -> None:
     started = time.monotonic()
-    for key, value in run().items():
-        print(f"{key:36} {value}")
+    print_figures(run(), 36)
     print(f"{'isolation_bench_seconds':36} {time.monotonic() - started:.0f}")
 
 

@@ -4,27 +4,13 @@ back, and filter values that do not depend on UI labels."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from bot.catalogue import Catalogue, Offering
+from bot.catalogue import Catalogue
 from bot.search import SearchIndex, render_results
 from bot.searchkit import vocabulary
 from bot.text.i18n import Texts
-
-
-def offering(id: str, titel: str, **fields: Any) -> Offering:
-    values: dict[str, Any] = {
-        "anbieter": "Anbieter",
-        "typ": "weiterbildung",
-        "format": "online",
-        "kosten": "kostenlos",
-        "beschreibung": "Ein Angebot.",
-    }
-    values.update(fields)
-    return Offering(id=id, titel=titel, **values)
-
+from tests.test_search import offering
 
 ENTRIES = (
     offering(
