@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
+
 if TYPE_CHECKING:
     from bot.personal_data import Expiry, Purge
 
@@ -44,6 +46,12 @@ def create_private_file(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+def technical(**fields: Any) -> Category:
+    """A category of data the bot keeps only to do its job: legal basis its public task, passed
+    to nobody (``bot/personal_data.py``)."""
+    return Category(legal_basis=LEGAL_BASIS_TASK, recipients=NOBODY, **fields)
 
 
 def purge_before(

@@ -10,8 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
-from bot.store.base import StoreBase, purge_before
+from bot.store.base import StoreBase, purge_before, technical
 
 CACHED_VALUE_PREFIXES = ("lang:",)  # kv keys read on every command
 
@@ -115,33 +114,27 @@ HANDLED_RETENTION_DAYS = 7  # mirrors bot.app.HANDLED_RETENTION_S
 
 
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="room_settings",
         tables={"kv": ("key", "value")},
         purpose="Raumnamen für Exporte, Spracheinstellung je Raum und technische Merker.",
         link="none",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         access_note="Gelten für Räume, nicht für Personen, und bleiben, solange der Bot im Raum "
         "ist.",
     ),
-    Category(
+    technical(
         name="handled_events",
         tables={"handled_events": ("event_id", "room_id")},
         purpose="Jeder Befehl wird höchstens einmal beantwortet (auch nach einem Neustart).",
         link="pseudonymous",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         purge=purge_before("handled_events", "handled_at", "s", days=HANDLED_RETENTION_DAYS),
         access_note="Nur Ereignis- und Raum-IDs ohne Inhalt; nach 7 Tagen gelöscht.",
     ),
-    Category(
+    technical(
         name="rooms",
         tables={"rooms": ("room_id",)},
         purpose="Räume, in denen der Bot Mitglied ist (Begrüßung einmal je Raum).",
         link="none",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         access_note="Raumebene; gelöscht, wenn der Bot den Raum verlässt.",
     ),
 )

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import LEGAL_BASIS_TASK, Category, Expiry
+from bot.store.base import StoreBase, technical
 
 _SALT_KEY = "insights:salt"
 _PEOPLE_KEY = "insights:people_key:{month}"
@@ -267,14 +267,12 @@ PERSONAL_DATA = (
         access_note="Ohne Matrix-ID und Raum; die Prüfsumme gegen Doppelzählung (Person, Tag, "
         "Suche) wird nach Tagesende gelöscht.",
     ),
-    Category(
+    technical(
         name="group_people",
         tables={"group_people": ("topic", "person")},
         purpose="Mindestgruppe: ein Thema erscheint in Übersichten erst, wenn genug verschiedene "
         "Personen danach gesucht oder es gewünscht haben.",
         link="pseudonymous",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         purge=_aggregate_people,
         access_note="Schlüssel-Hash je Monat, Art und Thema; am Monatsende samt Schlüssel "
         "gelöscht, danach bleiben nur Zahlen.",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
-from bot.store.base import StoreBase, purge_before
+from bot.store.base import StoreBase, purge_before, technical
 
 
 class InviteStore(StoreBase):
@@ -46,14 +45,12 @@ PENDING_INVITE_DAYS = 7  # an invite older than this is dropped: nobody waits a 
 
 
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="pending_invites",
         tables={"pending_invites": ("room_id", "inviter")},
         purpose="Einladungen, die der Bot noch annehmen will (z. B. wenn der einladende Server "
         "eines anderen Hauses noch nicht bereit war); auch nach einem Neustart.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         export=InviteStore.personal_data_invites,
         erase=InviteStore.forget_user_invites,
         purge=purge_before("pending_invites", "invited_at", "s", days=PENDING_INVITE_DAYS),

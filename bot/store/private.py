@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
-from bot.store.base import StoreBase, purge_before
+from bot.store.base import StoreBase, purge_before, technical
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ PENDING_DELIVERY_DAYS = 1  # private content waits this long for its direct chat
 PENDING_COMMAND_DAYS = 1
 
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="direct_chat",
         tables={
             "direct_chats": ("user_id", "room_id", "origin"),
@@ -138,21 +137,17 @@ PERSONAL_DATA = (
         purpose="Der eine geprüfte Direktchat je Person (nur dorthin gehen persönliche Inhalte) "
         "und Inhalte, die dort noch auf die Zustellung warten.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         export=PrivateStore.personal_data_private,
         erase=PrivateStore.forget_user_private,
         purge=purge_before("pending_deliveries", "created_at", "s", days=PENDING_DELIVERY_DAYS),
         access_note="Die Zuordnung löscht `!vergessen`; wartende Zustellungen höchstens einen Tag.",
     ),
-    Category(
+    technical(
         name="pending_commands",
         tables={"pending_commands": ("event_id", "room_id", "sender", "source")},
         purpose="Befehle, die noch nicht beantwortet sind, gehen bei Störungen und Neustarts "
         "nicht verloren.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         purge=purge_before("pending_commands", "ts", "ms", days=PENDING_COMMAND_DAYS),
         access_note="Nur bis zur Antwort, höchstens bis `matrix.max_command_age`; spätestens "
         "nach einem Tag gelöscht.",
