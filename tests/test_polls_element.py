@@ -26,7 +26,7 @@ from bot.store import Store
 from bot.store.polls import PollRecord
 from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot
 from tests.scenario import ChatFactory, MemberFactory, from_bot
-from tests.test_polls_integration import eventually, of_type, start_poll
+from tests.test_polls_integration import eventually, of_type, start_poll, stored_votes
 from tests.test_polls_reference import reference_count
 
 pytestmark = pytest.mark.integration
@@ -128,14 +128,6 @@ async def recorded(bot: RunningBot, start_id: str) -> PollRecord:
     return record
 
 
-async def responses_stored(bot: RunningBot, record: PollRecord, count: int) -> None:
-    async def check() -> bool:
-        assert bot.app is not None
-        return len(await bot.app.store.poll_votes(record.id)) >= count
-
-    await eventually(check)
-
-
 # --- tests ----------------------------------------------------------------------------------------
 
 
@@ -162,7 +154,7 @@ async def test_poll_started_in_element_is_counted_ended_and_exported_like_elemen
     await ledger.respond(alice, room, ids[1])
     await ledger.respond(bob, room, ids[2])  # bob changes his mind
     await ledger.respond(alice, room, ids[1], "not-an-answer")  # alice spoils her vote
-    await responses_stored(bot, record, 4)
+    await stored_votes(bot, record, 4)
 
     # !ergebnis as a reply to the poll; the bot has no redact power, so it cannot end it.
     interim = body_of(await bob.ask(room, "!ergebnis", reply_to=start_id))
@@ -226,7 +218,7 @@ async def test_poll_in_the_stable_form_is_recorded_and_counted(
     await ledger.respond(bob, room, "online", stable=True)
     await ledger.respond(alice, room, "rathaus", stable=True)
     await ledger.respond(alice, room, "online", stable=True)
-    await responses_stored(bot, record, 3)
+    await stored_votes(bot, record, 3)
     result = body_of(await bob.ask(room, f"!ergebnis {record.id}"))
     expected = await ledger.reference(["rathaus", "online"], None)
     assert element_counts(result, ["Rathaus", "Online"]) == [
@@ -249,7 +241,7 @@ async def test_typed_and_native_votes_mixed_give_a_labelled_result_counted_to_th
     ids = list(record.poll.answer_ids)
     ledger = Ledger(record.start_event_id)
     await ledger.respond(bob, room, "a1")
-    await responses_stored(bot, record, 1)
+    await stored_votes(bot, record, 1)
 
     # Typed votes are acknowledged in the poll's thread, visible to everyone in Element.
     ack = await alice.ask(room, "!abstimmen 2")
@@ -293,7 +285,7 @@ async def test_poll_due_while_the_bot_was_down_ends_at_once_after_restart(
     assert record.start_event_id is not None
     ledger = Ledger(record.start_event_id)
     await ledger.respond(bob, room, "a2")
-    await responses_stored(bot, record, 1)
+    await stored_votes(bot, record, 1)
     await bot.stop()
     planned = int(time.time() * 1000) - 10 * 60_000
     async with Store(bot.config.storage.database) as store:
@@ -328,11 +320,11 @@ async def test_a_response_missed_by_the_sync_is_repaired_while_running(
     ledger = Ledger(record.start_event_id)
     await ledger.respond(bob, room, "a2")
     await ledger.respond(alice, room, "a1")
-    await responses_stored(bot, record, 2)
+    await stored_votes(bot, record, 2)
     assert bot.app is not None
     # The sync "missed" both: no command, no end, only the running job may bring them back.
     await bot.app.store.execute("DELETE FROM poll_responses WHERE poll_id = ?", (record.id,))
-    await responses_stored(bot, record, 2)
+    await stored_votes(bot, record, 2)
     votes = await bot.app.store.poll_votes(record.id)
     assert {v.sender for v in votes} == {alice.user_id, bob.user_id}
     expected = await ledger.reference(["a1", "a2"], None)
@@ -364,7 +356,7 @@ async def test_wol_retro_poll_is_counted_like_any_other(
     await ledger.respond(first, circle, ids[0])
     await ledger.respond(third, circle, ids[3])
     await ledger.respond(first, circle, ids[2])
-    await responses_stored(bot, record, 3)
+    await stored_votes(bot, record, 3)
     texts = [a.text for a in record.poll.answers]
     interim = body_of(await third.ask(circle, "!ergebnis", reply_to=start.event_id))
     expected = await ledger.reference(ids, None)
