@@ -19,11 +19,13 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
 from bot.config import load_config
 from bot.dev.client import DevUser, body_of
@@ -268,6 +270,14 @@ class BotProcess:
                 self.kill()
 
 
+@pytest_asyncio.fixture
+async def bot_process(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    """The bot as its own process (so it can be SIGKILLed), stopped after the test."""
+    bot = BotProcess(await new_bot_config(synapse, tmp_path))
+    yield bot
+    bot.stop()
+
+
 def unmarked_replies(database: Path, counts: Counter[str]) -> int:
     """Commands the server shows as answered that the bot had not recorded as handled."""
     with contextlib.closing(sqlite3.connect(database)) as db:
@@ -276,46 +286,42 @@ def unmarked_replies(database: Path, counts: Counter[str]) -> int:
 
 
 async def test_sigkill_between_reply_and_bookkeeping_answers_once(
-    synapse: LocalSynapse, make_user: UserFactory, tmp_path: Path
+    bot_process: BotProcess, make_user: UserFactory
 ) -> None:
-    config = await new_bot_config(synapse, tmp_path)
-    database = load_config(config).storage.database
-    bot = BotProcess(config)
+    bot = bot_process
+    database = load_config(bot.config).storage.database
     alice = await make_user("alice")
-    try:
-        room = await bot.start_in_room(alice)
-        bot.stop()
+    room = await bot.start_in_room(alice)
+    bot.stop()
 
-        # Round 1: deterministic — die right after the 3rd reply, before recording it.
-        first = [await alice.say(room, f"!ping a{n}") for n in range(6)]
-        bot.start(kill_at=3)
-        assert await bot.wait_exit(30) == -signal.SIGKILL
-        counts = await server_replies(alice, room)
-        caught_in_window = unmarked_replies(database, counts)
-        assert caught_in_window >= 1  # the kill really hit the gap we want to test
+    # Round 1: deterministic — die right after the 3rd reply, before recording it.
+    first = [await alice.say(room, f"!ping a{n}") for n in range(6)]
+    bot.start(kill_at=3)
+    assert await bot.wait_exit(30) == -signal.SIGKILL
+    counts = await server_replies(alice, room)
+    caught_in_window = unmarked_replies(database, counts)
+    assert caught_in_window >= 1  # the kill really hit the gap we want to test
 
-        # Rounds 2–3: SIGKILL at random moments while a burst is being answered.
-        rng = random.Random(20261124)
-        burst: list[str] = []
-        for round_no in range(2):
-            bot.start()
-            await asyncio.sleep(rng.uniform(1.0, 2.0))
-            for n in range(8):
-                burst.append(await alice.say(room, f"!ping r{round_no}-{n}"))
-                if n == 4:
-                    await asyncio.sleep(rng.uniform(0.0, 0.3))
-                    bot.kill()
-            caught_in_window += unmarked_replies(database, await server_replies(alice, room))
-
+    # Rounds 2–3: SIGKILL at random moments while a burst is being answered.
+    rng = random.Random(20261124)
+    burst: list[str] = []
+    for round_no in range(2):
         bot.start()
-        commands = first + burst
-        counts = await wait_answered(alice, room, commands, timeout=60)
-        assert_exactly_once(counts, commands)
-        with contextlib.closing(sqlite3.connect(database)) as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        print(f"\ncommands answered but unrecorded at a kill: {caught_in_window}")
-    finally:
-        bot.stop()
+        await asyncio.sleep(rng.uniform(1.0, 2.0))
+        for n in range(8):
+            burst.append(await alice.say(room, f"!ping r{round_no}-{n}"))
+            if n == 4:
+                await asyncio.sleep(rng.uniform(0.0, 0.3))
+                bot.kill()
+        caught_in_window += unmarked_replies(database, await server_replies(alice, room))
+
+    bot.start()
+    commands = first + burst
+    counts = await wait_answered(alice, room, commands, timeout=60)
+    assert_exactly_once(counts, commands)
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    print(f"\ncommands answered but unrecorded at a kill: {caught_in_window}")
 
 
 # ---------------------------------------------------------------------------- locked database
@@ -446,43 +452,39 @@ def impulse_posts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
-    synapse: LocalSynapse, make_user: UserFactory, tmp_path: Path
+    bot_process: BotProcess, make_user: UserFactory
 ) -> None:
-    config = await new_bot_config(synapse, tmp_path)
-    bot_id = load_config(config).matrix.user_id
-    bot = BotProcess(config)
+    bot = bot_process
+    bot_id = load_config(bot.config).matrix.user_id
     alice = await make_user("alice")
-    try:
-        room = await bot.start_in_room(alice)
-        await alice.say(room, '!umfrage "Wann treffen wir uns?" "Dienstag" "Donnerstag"')
-        await alice.wait_for(room, lambda e: getattr(e, "type", "") in POLL_STARTS, timeout=30)
-        bot.stop()
+    room = await bot.start_in_room(alice)
+    await alice.say(room, '!umfrage "Wann treffen wir uns?" "Dienstag" "Donnerstag"')
+    await alice.wait_for(room, lambda e: getattr(e, "type", "") in POLL_STARTS, timeout=30)
+    bot.stop()
 
-        # The impulse goes out, then the bot dies before recording it as posted.
-        await alice.say(room, "!impuls jetzt")
-        bot.start(kill_at=1, method="bot.store.impulses:ImpulseStore.mark_impulse_posted")
-        assert await bot.wait_exit(30) == -signal.SIGKILL
-        assert len(impulse_posts(await bot_events(alice, room, bot_id))) == 1
+    # The impulse goes out, then the bot dies before recording it as posted.
+    await alice.say(room, "!impuls jetzt")
+    bot.start(kill_at=1, method="bot.store.impulses:ImpulseStore.mark_impulse_posted")
+    assert await bot.wait_exit(30) == -signal.SIGKILL
+    assert len(impulse_posts(await bot_events(alice, room, bot_id))) == 1
 
-        # The end event goes out, then the bot dies before freezing the result.
-        await alice.say(room, "!umfrage beenden")
-        bot.start(kill_at=1, method="bot.store.polls:PollStore.finish_poll_end")
-        assert await bot.wait_exit(30) == -signal.SIGKILL
-        events = await bot_events(alice, room, bot_id)
-        assert [e["type"] for e in events if e["type"] in POLL_ENDS] != []
+    # The end event goes out, then the bot dies before freezing the result.
+    await alice.say(room, "!umfrage beenden")
+    bot.start(kill_at=1, method="bot.store.polls:PollStore.finish_poll_end")
+    assert await bot.wait_exit(30) == -signal.SIGKILL
+    events = await bot_events(alice, room, bot_id)
+    assert [e["type"] for e in events if e["type"] in POLL_ENDS] != []
 
-        bot.start()  # recovers: re-runs both commands with the same transaction IDs
-        marker = await alice.say(room, "!ping")
-        await wait_answered(alice, room, [marker], timeout=60)
-        events = await bot_events(alice, room, bot_id)
-        assert len(impulse_posts(events)) == 1
-        assert len([e for e in events if e["type"] in POLL_ENDS]) == 1
-        with contextlib.closing(sqlite3.connect(load_config(config).storage.database)) as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            states = {r[0] for r in db.execute("SELECT status FROM polls")}
-        assert states == {"ended"}, states
-    finally:
-        bot.stop()
+    bot.start()  # recovers: re-runs both commands with the same transaction IDs
+    marker = await alice.say(room, "!ping")
+    await wait_answered(alice, room, [marker], timeout=60)
+    events = await bot_events(alice, room, bot_id)
+    assert len(impulse_posts(events)) == 1
+    assert len([e for e in events if e["type"] in POLL_ENDS]) == 1
+    with contextlib.closing(sqlite3.connect(load_config(bot.config).storage.database)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        states = {r[0] for r in db.execute("SELECT status FROM polls")}
+    assert states == {"ended"}, states
 
 
 @PLAIN_AND_ENCRYPTED
