@@ -16,7 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.helpers import BotProcess, greeted_room, percentile, print_figures, timed_ask, user
+from bench.helpers import BotProcess, greeted_room, print_figures, timed_ask, timings, user
 from bot.dev.server import federating_pair
 
 ROUNDS = 50
@@ -57,10 +57,8 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
     local_median, fed_median = statistics.median(local_ms), statistics.median(fed_ms)
     return {
         "federation_rounds": rounds,
-        "federation_local_median_ms": round(local_median, 1),
-        "federation_local_p95_ms": round(percentile(local_ms, 0.95), 1),
-        "federation_remote_median_ms": round(fed_median, 1),
-        "federation_remote_p95_ms": round(percentile(fed_ms, 0.95), 1),
+        **timings("federation_local", local_ms),
+        **timings("federation_remote", fed_ms),
         "federation_extra_median_ms": round(fed_median - local_median, 1),
         "federation_ratio_median": round(fed_median / local_median, 2),
     }

@@ -29,6 +29,7 @@ from bench.helpers import (
     register,
     spawn,
     timed_ask,
+    timings,
     user,
 )
 from bot.dev.server import LocalSynapse, RegisteredUser
@@ -139,10 +140,8 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
     bot_median, echo_median = statistics.median(bot_ms), statistics.median(echo_ms)
     return {
         "roundtrip_rounds": rounds,
-        "roundtrip_bot_median_ms": round(bot_median, 1),
-        "roundtrip_bot_p95_ms": round(percentile(bot_ms, 0.95), 1),
-        "roundtrip_echo_median_ms": round(echo_median, 1),
-        "roundtrip_echo_p95_ms": round(percentile(echo_ms, 0.95), 1),
+        **timings("roundtrip_bot", bot_ms),
+        **timings("roundtrip_echo", echo_ms),
         "roundtrip_ratio_median": round(bot_median / echo_median, 3),
         "roundtrip_ratio_p95": round(percentile(bot_ms, 0.95) / percentile(echo_ms, 0.95), 3),
         "roundtrip_target_ratio": "<= 1.15",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,14 @@ async def timed_ask(sender: DevUser, room_id: str, body: str) -> float:
     event_id = await sender.say(room_id, body)
     await sender.wait_reply(room_id, event_id, timeout=30)
     return (time.perf_counter() - started) * 1000
+
+
+def timings(prefix: str, values: list[float]) -> dict[str, float]:
+    """Median and 95th percentile of ``values`` (ms) as ``<prefix>_median_ms``/``_p95_ms``."""
+    return {
+        f"{prefix}_median_ms": round(statistics.median(values), 1),
+        f"{prefix}_p95_ms": round(percentile(values, 0.95), 1),
+    }
 
 
 def print_figures(figures: Mapping[str, Any], width: int = 32) -> None:

@@ -270,12 +270,21 @@ class BotProcess:
                 self.kill()
 
 
+KillableChat = tuple[BotProcess, DevUser, str]
+
+
 @pytest_asyncio.fixture
-async def bot_process(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    """The bot as its own process (so it can be SIGKILLed), stopped after the test."""
+async def killable_chat(
+    synapse: LocalSynapse, make_user: UserFactory, tmp_path: Path
+) -> AsyncIterator[KillableChat]:
+    """The bot as its own process (so it can be SIGKILLed), a person and their room with it;
+    the bot is stopped after the test."""
     bot = BotProcess(await new_bot_config(synapse, tmp_path))
-    yield bot
-    bot.stop()
+    alice = await make_user("alice")
+    try:
+        yield bot, alice, await bot.start_in_room(alice)
+    finally:
+        bot.stop()
 
 
 def unmarked_replies(database: Path, counts: Counter[str]) -> int:
@@ -286,12 +295,10 @@ def unmarked_replies(database: Path, counts: Counter[str]) -> int:
 
 
 async def test_sigkill_between_reply_and_bookkeeping_answers_once(
-    bot_process: BotProcess, make_user: UserFactory
+    killable_chat: KillableChat,
 ) -> None:
-    bot = bot_process
+    bot, alice, room = killable_chat
     database = load_config(bot.config).storage.database
-    alice = await make_user("alice")
-    room = await bot.start_in_room(alice)
     bot.stop()
 
     # Round 1: deterministic — die right after the 3rd reply, before recording it.
@@ -452,12 +459,10 @@ def impulse_posts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
-    bot_process: BotProcess, make_user: UserFactory
+    killable_chat: KillableChat,
 ) -> None:
-    bot = bot_process
+    bot, alice, room = killable_chat
     bot_id = load_config(bot.config).matrix.user_id
-    alice = await make_user("alice")
-    room = await bot.start_in_room(alice)
     await alice.say(room, '!umfrage "Wann treffen wir uns?" "Dienstag" "Donnerstag"')
     await alice.wait_for(room, lambda e: getattr(e, "type", "") in POLL_STARTS, timeout=30)
     bot.stop()
