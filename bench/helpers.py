@@ -107,14 +107,16 @@ class BotProcess:
         return rss_mb(self.process.pid)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        """SIGTERM, and SIGKILL if it is not gone after 40 s."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(40)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def from_sender(sender: str):  # type: ignore[no-untyped-def]
