@@ -135,15 +135,22 @@ async def test_restart_and_new_user_device_keep_the_conversation_readable(
     second = await login_second_device(synapse, alice, tmp_path / "alice-phone")
     try:
         await second.wait_until(lambda: room in second.client.rooms)
-        asked = await alice.say(room, "!ping")
-        answer = await second.wait_for(
-            room, lambda e: e.sender == bot.user_id and replies_to(e) == asked
-        )
-        assert answer.decrypted and "Pong" in body_of(answer)
+        await assert_pong_readable_on(second, alice, room, bot)
     finally:
         await second.close()
     assert f"device set of {alice.user_id} changed" in caplog.text
     assert second.user.device_id in caplog.text
+
+
+async def assert_pong_readable_on(
+    device: DevUser, user: DevUser, room: str, bot: RunningBot
+) -> None:
+    """``user`` asks ``!ping``; the bot's answer arrives decrypted on their other ``device``."""
+    asked = await user.say(room, "!ping")
+    answer = await device.wait_for(
+        room, lambda e: e.sender == bot.user_id and replies_to(e) == asked
+    )
+    assert answer.decrypted and "Pong" in body_of(answer)
 
 
 async def login_second_device(synapse: LocalSynapse, user: DevUser, folder: Path) -> DevUser:
@@ -216,11 +223,7 @@ async def test_trust_verified_gives_keys_to_devices_their_owner_cross_signed(
         await ensure_cross_signing(
             requester(phone.client), alice.user_id, phone.user.device_id, None, seeds
         )
-        asked = await alice.say(room, "!ping")
-        answer = await phone.wait_for(
-            room, lambda e: e.sender == bot.user_id and replies_to(e) == asked
-        )
-        assert answer.decrypted and "Pong" in body_of(answer)
+        await assert_pong_readable_on(phone, alice, room, bot)
     finally:
         await phone.close()
 
