@@ -9,22 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.features.catalogue.model import Catalogue, Offering
+from bot.features.catalogue.model import Catalogue
 from bot.features.search import SearchIndex, render_results, type_label, vocabulary
 from bot.text.i18n import Texts
-
-
-def offering(id: str, titel: str, **fields: Any) -> Offering:
-    values: dict[str, Any] = {
-        "anbieter": "Anbieter",
-        "typ": "weiterbildung",
-        "format": "online",
-        "kosten": "kostenlos",
-        "beschreibung": "Ein Angebot.",
-    }
-    values.update(fields)
-    return Offering(id=id, titel=titel, **values)
-
+from tests.test_search import offering
 
 ENTRIES = (
     offering(
