@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bot.wol import GuideLinks
+from bot.features.wol.circles import GuideLinks
 
 USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
 SERVER_OR_USER = re.compile(r"^(@[^:\s]+:)?[A-Za-z0-9.\-]+(:\d+)?$")

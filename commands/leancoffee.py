@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.events import reaction, redacted_event
+from bot.features.tandem.pairing import mention
 from bot.leancoffee import (
     ExtensionDecided,
     ExtensionVoteOpened,
@@ -38,7 +39,6 @@ from bot.leancoffee import (
 )
 from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope
-from bot.tandem import mention
 from bot.text.i18n import Message, Texts, join
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """``!tandem``: Kaffee-Tandem – opt in, pause, opt out; regular pairing rounds.
 
-Pairing and texts are :mod:`bot.tandem`. A round (the weekly job at ``tandem.weekday`` /
+Pairing and texts are :mod:`bot.features.tandem`. A round (the weekly job at ``tandem.weekday`` /
 ``tandem.time`` every ``tandem.interval``, or ``!tandem runde`` for the initiative team) pairs
 everyone who opted in and is not paused, opens an encrypted room per pair or trio and
 introduces them there with a conversation starter.
@@ -23,9 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.context import Context
-from bot.matrix.shell import HomeserverUnavailable, SendFailed, txn_id
-from bot.registry import Command, Job, Scope, SubScope
-from bot.tandem import (
+from bot.features.tandem.pairing import (
     HISTORY_ROUNDS,
     STARTERS_FILE,
     ConversationStarter,
@@ -49,6 +47,8 @@ from bot.tandem import (
     shared_topics,
     status,
 )
+from bot.matrix.shell import HomeserverUnavailable, SendFailed, txn_id
+from bot.registry import Command, Job, Scope, SubScope
 from bot.text.i18n import Message
 
 if TYPE_CHECKING:

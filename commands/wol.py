@@ -1,6 +1,6 @@
 """``!wol``: Working Out Loud circles – list of seekers, forming circles, weekly reminders.
 
-Logic and texts are :mod:`bot.wol`. The bot keeps members and schedule only – no goals, no
+Logic and texts are :mod:`bot.features.wol`. The bot keeps members and schedule only – no goals, no
 content – and only *links* the official Circle Guides (``wol.guides`` in the config).
 
 Crash safety: ``!wol bilden`` stores the formed circles under its event id before any room is
@@ -18,12 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
-from bot.matrix.shell import SendFailed, txn_id
-from bot.pollkit.live import record_start
-from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
-from bot.registry import Command, Job, Scope, SubScope
-from bot.text.i18n import Message, Texts, join
-from bot.wol import (
+from bot.features.wol.circles import (
     Circle,
     CircleEnded,
     Formation,
@@ -41,6 +36,11 @@ from bot.wol import (
     retro_poll,
     seekers_from,
 )
+from bot.matrix.shell import SendFailed, txn_id
+from bot.pollkit.live import record_start
+from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
+from bot.registry import Command, Job, Scope, SubScope
+from bot.text.i18n import Message, Texts, join
 from commands.tandem import await_invitees
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import tandem
-from bot.tandem import (
+from bot.features.tandem import pairing as tandem
+from bot.features.tandem.pairing import (
     ContentError,
     Participant,
     Rejected,

@@ -12,9 +12,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot import wol
+from bot.features.wol import circles as wol
+from bot.features.wol.circles import (
+    Circle,
+    CircleState,
+    GuideLinks,
+    Rejected,
+    Seeker,
+    circle_sizes,
+    form_circles,
+)
 from bot.text.i18n import Texts
-from bot.wol import Circle, CircleState, GuideLinks, Rejected, Seeker, circle_sizes, form_circles
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DE = Texts("de")

@@ -51,8 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def content_errors() -> tuple[type[Exception], ...]:
     from bot.catalogue import CatalogueError
+    from bot.features.tandem.pairing import ContentError
     from bot.impulses import ImpulseError
-    from bot.tandem import ContentError
 
     return (CatalogueError, ImpulseError, ContentError)
 
