@@ -8,6 +8,7 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
+from bot.features.tandem import rounds as tandem_rounds
 from bot.registry import Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
@@ -68,7 +69,13 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
     Feature("leancoffee", commands=(leancoffee.COMMAND,)),
-    Feature("tandem", commands=(tandem.COMMAND,), personal_data=exchange_store.PERSONAL_DATA),
+    Feature(
+        "tandem",
+        commands=(tandem.COMMAND,),
+        jobs=tandem_rounds.JOBS,
+        setup=tandem_rounds.setup,
+        personal_data=exchange_store.PERSONAL_DATA,
+    ),
     Feature("wol", commands=(wol.COMMAND,)),
     Feature("dashboard", commands=(dashboard.COMMAND,), personal_data=web_store.PERSONAL_DATA),
 )

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.events import reaction, redacted_event
-from bot.features.tandem.pairing import mention
 from bot.leancoffee import (
     ExtensionDecided,
     ExtensionVoteOpened,
@@ -39,6 +38,7 @@ from bot.leancoffee import (
 )
 from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope
+from bot.text.formats import mention
 from bot.text.i18n import Message, Texts, join
 
 if TYPE_CHECKING:

@@ -41,7 +41,6 @@ from bot.pollkit.live import record_start
 from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
 from bot.registry import Command, Job, Scope, SubScope
 from bot.text.i18n import Message, Texts, join
-from commands.tandem import await_invitees
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_EVERY_S = 60.0
+INVITEE_WAIT_S = 20.0
 POLL_START_TYPE = "org.matrix.msc3381.poll.start"
 
 
@@ -194,7 +194,7 @@ async def _open_room(app: Impulsbot, circle: Circle) -> None:
         name = t("austausch.wol.room_name", number=number).plain
         circle.room_id = await app.shell.create_room(name, circle.members)
         await app.store.save_wol_circle(circle.to_dict())
-    await await_invitees(app, circle.room_id, circle.members)
+    await app.shell.await_invitees(circle.room_id, circle.members, INVITEE_WAIT_S)
     welcome = render_welcome(circle, app.config.wol.guides, t, app.config.bot.prefix)
     content = app.message_content(welcome, notice=True)
     content["m.mentions"] = {"user_ids": list(circle.members)}

@@ -31,7 +31,7 @@ from nio.events import Event
 from bot import leancoffee, polls, privacy, schedule, search
 from bot.app import Impulsbot
 from bot.config import load_config
-from bot.features.tandem import pairing as tandem
+from bot.features.tandem import parse as tandem
 from bot.features.wol import circles as wol
 from bot.matrix.shell import Members
 from bot.text import parsing

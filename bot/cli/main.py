@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def content_errors() -> tuple[type[Exception], ...]:
     from bot.catalogue import CatalogueError
-    from bot.features.tandem.pairing import ContentError
+    from bot.features.tandem.starters import ContentError
     from bot.impulses import ImpulseError
 
     return (CatalogueError, ImpulseError, ContentError)
