@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.feature import Feature
 from bot.features.tandem import rounds as tandem_rounds
+from bot.features.wol import rooms as wol_rooms
 from bot.registry import Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
@@ -76,7 +77,7 @@ FEATURES: tuple[Feature, ...] = (
         setup=tandem_rounds.setup,
         personal_data=exchange_store.PERSONAL_DATA,
     ),
-    Feature("wol", commands=(wol.COMMAND,)),
+    Feature("wol", commands=(wol.COMMAND,), jobs=wol_rooms.JOBS),
     Feature("dashboard", commands=(dashboard.COMMAND,), personal_data=web_store.PERSONAL_DATA),
 )
 

@@ -32,7 +32,7 @@ from bot import leancoffee, polls, privacy, schedule, search
 from bot.app import Impulsbot
 from bot.config import load_config
 from bot.features.tandem import parse as tandem
-from bot.features.wol import circles as wol
+from bot.features.wol import parse as wol
 from bot.matrix.shell import Members
 from bot.text import parsing
 from tests.conftest import REPO
