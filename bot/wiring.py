@@ -17,9 +17,12 @@ from bot.store import feedback as feedback_store
 from bot.store import impulses as impulses_store
 from bot.store import insights as insights_store
 from bot.store import invites as invites_store
+from bot.store import leancoffee as leancoffee_store
 from bot.store import polls as polls_store
 from bot.store import private as private_store
+from bot.store import tandem as tandem_store
 from bot.store import web as web_store
+from bot.store import wol as wol_store
 from commands import (
     abstimmen,
     angebot,
@@ -69,15 +72,24 @@ FEATURES: tuple[Feature, ...] = (
         personal_data=insights_store.PERSONAL_DATA,
     ),
     Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
-    Feature("leancoffee", commands=(leancoffee.COMMAND,)),
+    Feature(
+        "leancoffee",
+        commands=(leancoffee.COMMAND,),
+        personal_data=(*leancoffee_store.PERSONAL_DATA, *exchange_store.PERSONAL_DATA),
+    ),
     Feature(
         "tandem",
         commands=(tandem.COMMAND,),
         jobs=tandem_rounds.JOBS,
         setup=tandem_rounds.setup,
-        personal_data=exchange_store.PERSONAL_DATA,
+        personal_data=tandem_store.PERSONAL_DATA,
     ),
-    Feature("wol", commands=(wol.COMMAND,), jobs=wol_rooms.JOBS),
+    Feature(
+        "wol",
+        commands=(wol.COMMAND,),
+        jobs=wol_rooms.JOBS,
+        personal_data=wol_store.PERSONAL_DATA,
+    ),
     Feature("dashboard", commands=(dashboard.COMMAND,), personal_data=web_store.PERSONAL_DATA),
 )
 

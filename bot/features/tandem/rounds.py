@@ -33,6 +33,7 @@ from bot.features.tandem.starters import (
 )
 from bot.features.tandem.topics import shared_topics
 from bot.registry import Job
+from bot.store.exchange import APPLIED_RETENTION_DAYS
 from bot.text.i18n import Message
 from bot.transport import HomeserverUnavailable, SendFailed, txn_id
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_EVERY_S = 60.0
-APPLIED_RETENTION_S = 7 * 86400
 INVITEE_WAIT_S = 20.0
 
 
@@ -185,7 +185,8 @@ async def _introduce(
 
 async def scheduled_round(app: Impulsbot, now: dt.datetime) -> None:
     """Job: run the round when its slot has come (once; a missed slot runs after a restart)."""
-    await app.store.forget_applied_before(int(time.time()) - APPLIED_RETENTION_S)
+    # The replay table of Lean Coffee commands; the daily retention job drops it too.
+    await app.store.forget_applied_before(int(time.time()) - APPLIED_RETENTION_DAYS * 86400)
     await introduce_pending(app)  # finishes a round interrupted by a crash
     cfg, tz = app.config.tandem, app.config.bot.tz
     if not round_due(now, cfg.interval_seconds, cfg.weekday, cfg.time, tz, await _last_round(app)):
