@@ -316,6 +316,19 @@ def test_pause_durations(args: str, days: int) -> None:
     assert isinstance(command, TandemCommand) and command.pause_days == days
 
 
+WEEK_UNITS = ("w", "W", "wo", "woche", "Wochen", "week", "weeks")
+DAY_UNITS = ("d", "t", "tag", "Tage", "TAGE", "day", "days")
+
+
+@pytest.mark.parametrize("unit", WEEK_UNITS + DAY_UNITS)
+@pytest.mark.parametrize("space", ["", " "])
+@pytest.mark.parametrize("dot", ["", "."])
+def test_every_pause_spelling_accepted_so_far_still_is(unit: str, space: str, dot: str) -> None:
+    command = parse_command(f"pause 3{space}{unit}{dot}")
+    assert isinstance(command, TandemCommand)
+    assert command.pause_days == (21 if unit in WEEK_UNITS else 3)
+
+
 @pytest.mark.parametrize(
     ("args", "reason"),
     [

@@ -334,6 +334,37 @@ def test_slot_parsing(args: str, weekday: int, hour: int, minute: int) -> None:
     assert (command.weekday, command.at) == (weekday, dt.time(hour, minute))
 
 
+DAY_NAMES = (
+    ("mo", "mon", "montag", "monday"),
+    ("di", "tue", "dienstag", "tuesday", "tu"),
+    ("mi", "wed", "mittwoch", "wednesday"),
+    ("do", "thu", "donnerstag", "thursday", "th"),
+    ("fr", "fri", "freitag", "friday"),
+    ("sa", "sat", "samstag", "saturday"),
+    ("so", "sun", "sonntag", "sunday"),
+)
+CLOCKS = {
+    "9": (9, 0),
+    "09:05": (9, 5),
+    "9.30": (9, 30),
+    "14 Uhr": (14, 0),
+    "14uhr": (14, 0),
+    "14:30 Uhr": (14, 30),
+    "23.59 UHR": (23, 59),
+    "0:00": (0, 0),
+}
+
+
+@pytest.mark.parametrize(("day", "names"), list(enumerate(DAY_NAMES)))
+def test_every_slot_spelling_accepted_so_far_still_is(day: int, names: tuple[str, ...]) -> None:
+    for name in names:
+        for spelling in (name, name.upper(), name.capitalize() + ".", name + ","):
+            for clock, (hour, minute) in CLOCKS.items():
+                command = parse_command(f"zeit {spelling} {clock}")
+                assert isinstance(command, WolCommand), (spelling, clock)
+                assert (command.weekday, command.at) == (day, dt.time(hour, minute))
+
+
 @pytest.mark.parametrize(
     ("args", "reason"),
     [
