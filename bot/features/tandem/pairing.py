@@ -1,4 +1,4 @@
-"""Kaffee-Tandem: opt-in peer pairing across departments and municipalities (pure logic).
+"""Kaffee-Tandem pairing: who meets whom in a round, across departments and municipalities.
 
 A round pairs everyone who opted in and is not paused. :func:`pair_participants` is a seeded,
 deterministic optimiser. In order of importance:
