@@ -309,7 +309,16 @@ def test_opt_in_topics(args: str, topics: tuple[str, ...]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "days"), [("pause 4w", 28), ("pause 4 Wochen", 28), ("pause 10 Tage", 10)]
+    ("args", "days"),
+    [
+        ("pause 4w", 28),
+        ("pause 4 Wochen", 28),
+        ("pause 10 Tage", 10),
+        # The shared parser (bot.text.durations) also reads these; a part-day counts as a day.
+        ("pause 2 Wochen und 3 Tage", 17),
+        ("pause 1,5 Wochen", 11),
+        ("pause 36h", 2),
+    ],
 )
 def test_pause_durations(args: str, days: int) -> None:
     command = parse_command(args)
@@ -336,6 +345,8 @@ def test_every_pause_spelling_accepted_so_far_still_is(unit: str, space: str, do
         ("pause bald", "pause_invalid"),
         ("pause 30w", "pause_range"),
         ("pause 0d", "pause_range"),
+        ("pause 3", "pause_range"),  # a bare number is minutes, as everywhere
+        ("pause 27 Wochen", "pause_range"),
         ("status jetzt", "unexpected_argument"),
         ("vielleicht", "unknown_subcommand"),
         ("an " + ", ".join(f"T{i}" for i in range(11)), "too_many_topics"),

@@ -326,6 +326,9 @@ def test_welcome_asks_for_a_time_or_shows_the_schedule() -> None:
         ("zeit dienstag 9.30", 1, 9, 30),
         ("time Thu 14 Uhr", 3, 14, 0),
         ("bilden Mo 8:15", 0, 8, 15),
+        # The shared parser (bot.text.weekdays) also reads these.
+        ("zeit dienstags um 14 Uhr", 1, 14, 0),
+        ("zeit Thu 2:30 pm", 3, 14, 30),
     ],
 )
 def test_slot_parsing(args: str, weekday: int, hour: int, minute: int) -> None:

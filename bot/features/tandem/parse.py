@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import re
+import datetime as dt
+import math
 from dataclasses import dataclass
 
 from bot.features.tandem.render import reject
 from bot.features.tandem.topics import normalize_topic
 from bot.outcome import Rejected
+from bot.text.durations import parse_duration
+from bot.text.problems import ParseProblem, shorten
 
 MAX_TOPICS = 10
 MAX_TOPIC_LENGTH = 40
@@ -31,11 +34,6 @@ _SUBCOMMANDS = {
     "hilfe": "help",
     "help": "help",
 }
-
-_PAUSE = re.compile(
-    r"^(?P<num>\d{1,3})\s*(?P<unit>w|wo|woche|wochen|week|weeks|d|t|tag|tage|day|days)\.?$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -62,16 +60,16 @@ def parse_topics(text: str) -> list[str] | Rejected:
 
 
 def parse_pause(text: str) -> int | Rejected:
-    """'4w', '4 Wochen', '10d', '10 Tage' → days."""
-    match = _PAUSE.match(text.strip())
-    if not match:
-        return reject("pause_invalid", value=text.strip())
-    unit = match.group("unit").lower()
-    days = int(match.group("num")) * (1 if unit in ("d", "t", "tag", "tage", "day", "days") else 7)
+    """'4w', '4 Wochen', '10d', '10 Tage', '1,5 Wochen' → whole days (a part-day counts as one:
+    the pause ends at the start of a day). A bare number means minutes, as everywhere."""
+    try:
+        duration = parse_duration(text)
+    except ParseProblem:
+        return reject("pause_invalid", value=shorten(text))
     low, high = PAUSE_RANGE_DAYS
-    if not low <= days <= high:
+    if not dt.timedelta(days=low) <= duration <= dt.timedelta(days=high):
         return reject("pause_range", max=high // 7)
-    return days
+    return math.ceil(duration / dt.timedelta(days=1))
 
 
 def parse_command(args: str) -> TandemCommand | Rejected:

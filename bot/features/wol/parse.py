@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from bot.features.wol.render import reject
 from bot.outcome import Rejected
+from bot.text.problems import ParseProblem, shorten
+from bot.text.weekdays import parse_clock, parse_weekday
 
 MAX_DEPARTMENT_LENGTH = 60
 
@@ -35,18 +36,6 @@ _SUBCOMMANDS = {
     "help": "help",
 }
 
-_WEEKDAYS = {
-    0: ("mo", "mon", "montag", "monday"),
-    1: ("di", "tue", "dienstag", "tuesday", "tu"),
-    2: ("mi", "wed", "mittwoch", "wednesday"),
-    3: ("do", "thu", "donnerstag", "thursday", "th"),
-    4: ("fr", "fri", "freitag", "friday"),
-    5: ("sa", "sat", "samstag", "saturday"),
-    6: ("so", "sun", "sonntag", "sunday"),
-}
-_WEEKDAY_LOOKUP = {name: day for day, names in _WEEKDAYS.items() for name in names}
-_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?(?:\s*uhr)?$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class WolCommand:
@@ -56,31 +45,19 @@ class WolCommand:
     at: dt.time | None = None
 
 
-def parse_weekday(token: str) -> int | None:
-    return _WEEKDAY_LOOKUP.get(token.casefold().rstrip(".,"))
-
-
-def parse_time(text: str) -> dt.time | None:
-    match = _TIME.match(text.strip())
-    if not match:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if hour > 23 or minute > 59:
-        return None
-    return dt.time(hour, minute)
-
-
 def parse_slot(text: str) -> tuple[int, dt.time] | Rejected:
     """'Di 14:00', 'dienstag 9.30', 'Tue 14 Uhr' → (weekday, time)."""
     tokens = text.split(maxsplit=1)
     if len(tokens) < 2:
         return reject("slot_missing")
-    weekday = parse_weekday(tokens[0])
-    if weekday is None:
-        return reject("weekday_invalid", value=tokens[0])
-    at = parse_time(tokens[1])
-    if at is None:
-        return reject("time_invalid", value=tokens[1])
+    try:
+        weekday = parse_weekday(tokens[0])
+    except ParseProblem:
+        return reject("weekday_invalid", value=shorten(tokens[0]))
+    try:
+        at = parse_clock(tokens[1])
+    except ParseProblem:
+        return reject("time_invalid", value=shorten(tokens[1]))
     return weekday, at
 
 
