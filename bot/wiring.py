@@ -8,6 +8,9 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
+from bot.features.impulses import feedback as impulse_feedback
+from bot.features.impulses import scheduler as impulse_scheduler
+from bot.features.impulses import state as impulse_state
 from bot.features.tandem import rounds as tandem_rounds
 from bot.features.wol import rooms as wol_rooms
 from bot.registry import Registry
@@ -71,10 +74,20 @@ FEATURES: tuple[Feature, ...] = (
         commands=(angebot.COMMAND, wunsch.COMMAND),
         personal_data=insights_store.PERSONAL_DATA,
     ),
-    Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
+    Feature(
+        "impulses",
+        commands=(impuls.COMMAND,),
+        listeners=(impulse_feedback.on_event,),
+        jobs=(impulse_scheduler.JOB,),
+        setup=impulse_state.setup,
+        personal_data=impulses_store.PERSONAL_DATA,
+    ),
     Feature(
         "leancoffee",
         commands=(leancoffee.COMMAND,),
+        listeners=(leancoffee.on_event,),
+        jobs=(leancoffee.TIMER,),
+        setup=leancoffee.setup,
         personal_data=(*leancoffee_store.PERSONAL_DATA, *exchange_store.PERSONAL_DATA),
     ),
     Feature(

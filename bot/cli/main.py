@@ -51,8 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def content_errors() -> tuple[type[Exception], ...]:
     from bot.catalogue import CatalogueError
+    from bot.features.impulses.library import ImpulseError
     from bot.features.tandem.starters import ContentError
-    from bot.impulses import ImpulseError
 
     return (CatalogueError, ImpulseError, ContentError)
 
