@@ -67,7 +67,7 @@ def _config(folder: Path) -> Path:
 
 
 async def _seed(bot: Any, rows: int) -> None:
-    from bot.insights import topic_key
+    from bot.features.insights.record import topic_key
     from bot.polls import Poll, PollAnswer
     from bot.store.feedback import FeedbackRecord
     from bot.store.insights import SearchLogRecord

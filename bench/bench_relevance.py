@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from bench.bench_search import synthetic_catalogue
-from bot.catalogue import load_catalogue
+from bot.features.catalogue.load import load_catalogue
 from bot.search import SearchIndex, SearchResult
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import random
 import statistics
 import time
 
-from bot.catalogue import FORMATS, TYPES, Catalogue, Offering
+from bot.features.catalogue.model import FORMATS, TYPES, Catalogue, Offering
 from bot.search import SearchIndex
 from bot.searchkit.morphology import lexicon
 

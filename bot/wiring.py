@@ -8,6 +8,7 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
+from bot.features.feedback import rooms as feedback_rooms
 from bot.features.impulses import feedback as impulse_feedback
 from bot.features.impulses import scheduler as impulse_scheduler
 from bot.features.impulses import state as impulse_state
@@ -62,6 +63,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "feedback",
         commands=(feedback.COMMAND, export.COMMAND),
+        listeners=(feedback_rooms.on_event,),
         personal_data=feedback_store.PERSONAL_DATA,
     ),
     Feature(

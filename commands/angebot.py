@@ -18,24 +18,19 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.catalogue import Catalogue, CatalogueError, load_catalogue
 from bot.context import Context
-from bot.insights import (
-    GapReport,
+from bot.features.catalogue.load import CatalogueError, load_catalogue
+from bot.features.catalogue.model import Catalogue
+from bot.features.insights.periods import (
     PeriodError,
-    dedupe_key,
     digest_due,
-    gaps_chart,
     iso_week,
-    load_report,
-    new_gaps,
     parse_period,
     period_start,
-    render_digest,
-    render_report,
-    rising_topics,
-    search_record,
 )
+from bot.features.insights.record import dedupe_key, search_record
+from bot.features.insights.render import gaps_chart, render_digest, render_report
+from bot.features.insights.report import GapReport, load_report, new_gaps, rising_topics
 from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
 from bot.search import (

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import Impulsbot
-from bot.catalogue import CatalogueError, load_catalogue
 from bot.config import load_config
 from bot.dev.client import body_of, content_of, html_of
+from bot.features.catalogue.load import CatalogueError, load_catalogue
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue import CatalogueError, check_content, load_catalogue
+from bot.features.catalogue.load import CatalogueError, check_content, load_catalogue
 
 VALID_ENTRY = """\
 - id: jhp-grundlagen
@@ -343,7 +343,7 @@ def hint_entry(entry_id: str, titel: str, anbieter: str, themen: str, link: str 
 def test_review_reports_missing_links_homepages_duplicates_and_thin_topics(
     tmp_path: Path,
 ) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     write(
         tmp_path,
@@ -375,7 +375,7 @@ def test_review_reports_missing_links_homepages_duplicates_and_thin_topics(
 
 
 def test_review_is_empty_for_a_tidy_catalogue(tmp_path: Path) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     write(
         tmp_path,
@@ -399,13 +399,13 @@ def test_review_is_empty_for_a_tidy_catalogue(tmp_path: Path) -> None:
     ],
 )
 def test_bare_homepage_means_no_path_query_or_fragment(link: str, bare: bool) -> None:
-    from bot.catalogue_review import is_bare_homepage
+    from bot.features.catalogue.review import is_bare_homepage
 
     assert is_bare_homepage(link) is bare
 
 
 def test_review_hints_can_be_worded_in_english(tmp_path: Path) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     write(tmp_path, "angebote.yaml", hint_entry("x", "Kurs", "A", "[planung]", None))
     hints = review(load_catalogue(tmp_path), lang="en")
@@ -466,7 +466,7 @@ def test_search_eval_set_has_the_agreed_shape_and_refers_to_shipped_offerings() 
 
 
 def test_homepage_declared_as_the_offering_is_no_hint(tmp_path: Path) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     entry = hint_entry("werkzeug", "Werkzeug", "Verein", "[planung]", "https://tool.de/")
     write(

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from bot.cli.main import main
 from bot.dev.client import DevUser, body_of, content_of, html_of
+from bot.features.feedback.state import ForgetRequests
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from commands.datenschutz import retention_job
@@ -242,7 +243,7 @@ async def test_my_data_arrives_in_dm_then_forget_deletes_everything(
     assert "keine Löschanfrage" in body_of(nothing_pending)
     await alice.ask(room, "!vergessen")
     assert bot.app is not None  # let the request age beyond the 5 minutes
-    bot.app.features["forget.pending"][alice.user_id] -= 6 * 60 * 1000
+    bot.app.state.get(ForgetRequests).pending[alice.user_id] -= 6 * 60 * 1000
     expired = await alice.ask(room, "!vergessen bestätigen")
     assert "abgelaufen" in body_of(expired) and await stored(bot)
     question = await alice.ask(room, "!vergessen")

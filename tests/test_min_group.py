@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.insights import load_report
+from bot.features.insights.report import load_report
 from bot.store import Store
 from bot.store.insights import SearchLogRecord
 

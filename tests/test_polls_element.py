@@ -19,8 +19,8 @@ from nio import RoomGetEventResponse
 
 import bot.pollkit.live as live
 from bot.dev.client import DevUser, body_of, content_of, replies_to
-from bot.exports import ExportOptions
-from bot.exports.polls import export
+from bot.features.export.options import ExportOptions
+from bot.features.export.polls import export
 from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord

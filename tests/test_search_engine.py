@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue import Catalogue, Offering
+from bot.features.catalogue.model import Catalogue, Offering
 from bot.search import SearchIndex, render_results
 from bot.searchkit import vocabulary
 from bot.text.i18n import Texts

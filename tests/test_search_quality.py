@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.bench_relevance import TUNING, evaluate, load_cases
-from bot.catalogue import load_catalogue
+from bot.features.catalogue.load import load_catalogue
 from bot.search import SearchIndex
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.catalogue import load_catalogue
+from bot.features.catalogue.load import load_catalogue
 from bot.search import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent

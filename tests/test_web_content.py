@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.catalogue import check_content, load_catalogue
+from bot.features.catalogue.load import check_content, load_catalogue
 from tests.test_web import MOD, REPO, Dashboard, dash
 
 __all__ = ["dash"]  # the fixture, shared with tests/test_web.py

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.catalogue import FORMATS, TYPES
+from bot.features.catalogue.model import FORMATS, TYPES
 from bot.searchkit.model import (
     CANONICAL_KEYS,
     FILTER_KEYS,

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.catalogue import Catalogue, Offering
+from bot.features.catalogue.model import Catalogue, Offering
 from bot.searchkit.filters import Filters
 from bot.searchkit.model import (
     DEFAULT_LIMIT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.catalogue import FORMATS, TYPES
+from bot.features.catalogue.model import FORMATS, TYPES
 from bot.searchkit.morphology import lemma
 from bot.text.german import fold
 

@@ -11,7 +11,8 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.store.base import StoreBase
 FEEDBACK_FIELDS = "id, created_at, room_id, kind, reference, rating, text, user_id, source_event_id"
 ANONYMOUS_KEY = "privacy:anonymous_key"
 DAY_MS = 86_400_000
+ROWS_PER_QUERY = 5000  # rows per page when the export reads the table
 
 
 def day_start_ms(timestamp_ms: int, tz: dt.tzinfo) -> int:
@@ -211,3 +213,39 @@ PERSONAL_DATA = (
         "übrigen Rückmeldungen nach Ablauf der Frist.",
     ),
 )
+
+
+def export_rows(
+    db: sqlite3.Connection,
+    since_ms: int | None,
+    until_ms: int | None,
+    room_id: str | None,
+    *,
+    room_name_key: str,
+) -> Iterator[dict[str, Any]]:
+    """Stored feedback in id order for the export's writer process (a synchronous, read-only
+    connection of its own), with ``timestamp`` and the room name the bot last saved under
+    ``room_name_key`` (``"roomname:{room_id}"``). Reads in pages: memory stays flat."""
+    names: dict[str, str] = {}
+    clauses, params = StoreBase.window_clauses(since_ms, until_ms, room_id)
+    where = " AND ".join([*clauses, "id > ?"])
+    last_id = -(2**63)  # anonymous rows have negative ids
+    while True:
+        rows = db.execute(
+            f"SELECT {FEEDBACK_FIELDS} FROM feedback WHERE {where} ORDER BY id LIMIT ?",
+            (*params, last_id, ROWS_PER_QUERY),
+        ).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            record = dict(row)
+            room = record["room_id"]
+            if room not in names:
+                name = db.execute(
+                    "SELECT value FROM kv WHERE key = ?", (room_name_key.format(room_id=room),)
+                ).fetchone()
+                names[room] = name[0] if name else ""
+            record["timestamp"] = record["created_at"]
+            record["room_name"] = names[room]
+            yield record
+        last_id = rows[-1]["id"]
