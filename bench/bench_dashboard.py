@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bench.bench_roundtrip import percentile
+from bench.helpers import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 ROWS = 100_000

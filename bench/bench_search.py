@@ -16,8 +16,8 @@ import statistics
 import time
 
 from bot.features.catalogue.model import FORMATS, TYPES, Catalogue, Offering
-from bot.search import SearchIndex
-from bot.searchkit.morphology import lexicon
+from bot.features.search import SearchIndex
+from bot.features.search.morphology import lexicon
 
 ENTRIES = 10_000
 QUERIES = 2_000

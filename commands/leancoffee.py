@@ -34,7 +34,7 @@ from bot.features.leancoffee.sessions import (
 )
 from bot.outcome import Rejected
 from bot.registry import Command, Job, Scope
-from bot.tandem import mention
+from bot.text.formats import mention
 from bot.text.i18n import join
 from bot.transport import SendFailed, txn_id
 

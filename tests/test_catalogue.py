@@ -432,7 +432,7 @@ def test_cli_check_lists_hints_but_still_passes(
     assert lines[3] == "1 Angebote, 0 Synonymgruppen: OK – 2 Hinweise zur Pflege (siehe oben)"
 
 
-# --- held-out evaluation set (tests/search_eval.yaml): shape only, never search results ---------
+# --- round 2's evaluation set, now tuning data (tests/search_tuning_2.yaml): its shape -----------
 
 EVAL_ROLES = {
     "jugendhilfeplanung",
@@ -445,11 +445,11 @@ EVAL_ROLES = {
 }
 
 
-def test_search_eval_set_has_the_agreed_shape_and_refers_to_shipped_offerings() -> None:
+def test_search_tuning_2_set_has_the_agreed_shape_and_refers_to_shipped_offerings() -> None:
     import yaml
 
     root = Path(__file__).resolve().parent.parent
-    data = yaml.safe_load((root / "tests" / "search_eval.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((root / "tests" / "search_tuning_2.yaml").read_text(encoding="utf-8"))
     assert set(data) == {"queries"}
     queries = data["queries"]
     catalogue = load_catalogue(root / "content")

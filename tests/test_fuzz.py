@@ -28,11 +28,14 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import polls, privacy, search, tandem, wol
+from bot import polls, privacy
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.features import search
 from bot.features.impulses import schedule
 from bot.features.leancoffee import parse as leancoffee
+from bot.features.tandem import parse as tandem
+from bot.features.wol import parse as wol
 from bot.matrix.shell import Members
 from bot.text import parsing
 from bot.text.problems import ParseProblem

@@ -30,7 +30,7 @@ from bot.features.insights.record import (
 )
 from bot.features.insights.render import gaps_chart, render_report
 from bot.features.insights.report import build_report, load_report, new_gaps, rising_topics
-from bot.search import SearchIndex
+from bot.features.search import SearchIndex
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 from bot.store.insights import SearchLogRecord, TopicStatRow

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.features.catalogue.model import Catalogue, Offering
-from bot.search import (
+from bot.features.search import (
     SearchIndex,
     audience_label,
     overview,

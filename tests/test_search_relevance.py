@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.features.catalogue.load import load_catalogue
-from bot.search import SearchIndex
+from bot.features.search import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"

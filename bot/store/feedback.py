@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.personal_data import Category, Expiry
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, purge_before
 
 FEEDBACK_FIELDS = "id, created_at, room_id, kind, reference, rating, text, user_id, source_event_id"
 ANONYMOUS_KEY = "privacy:anonymous_key"
@@ -156,10 +156,6 @@ class FeedbackStore(StoreBase):
         )
         return row is not None
 
-    async def delete_feedback_before(self, before_ms: int) -> int:
-        cursor = await self.execute("DELETE FROM feedback WHERE created_at < ?", (before_ms,))
-        return cursor.rowcount
-
     # Data-protection hooks (collected by StoreBase.personal_data / forget_user).
 
     async def personal_data_feedback(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -182,10 +178,6 @@ class FeedbackStore(StoreBase):
 # --- declared personal data (bot/personal_data.py) ----------------------------------------------
 
 
-async def _purge_feedback(store: FeedbackStore, expiry: Expiry) -> int:
-    return await store.delete_feedback_before(expiry.cutoff_ms())
-
-
 async def _purge_anonymous_dedupe(store: FeedbackStore, expiry: Expiry) -> int:
     # A command older than a day is never handled again: its idempotency hash has done its job.
     return await store.clear_anonymous_dedupe_before(expiry.cutoff_ms(1))
@@ -200,7 +192,7 @@ PERSONAL_DATA = (
         link="direct",
         export=FeedbackStore.personal_data_feedback,
         erase=FeedbackStore.forget_user_feedback,
-        purge=_purge_feedback,
+        purge=purge_before("feedback", "created_at", "ms"),
     ),
     Category(
         name="anonymous_feedback",

@@ -172,17 +172,17 @@ def _impulse_path(request: web.Request) -> Any:
 
 @ROUTES.get("/katalog")
 async def catalogue(request: web.Request) -> web.Response:
-    from commands.angebot import feature
+    from bot.features.search.state import state as search_state
 
-    entries = list(feature(_bot(request)).catalogue)
+    entries = list(search_state(_bot(request)).catalogue)
     return render(request, "catalogue.html", entries=entries)
 
 
 @ROUTES.get("/katalog/{id}")
 async def offering_form(request: web.Request) -> web.Response:
-    from commands.angebot import feature
+    from bot.features.search.state import state as search_state
 
-    offering = feature(_bot(request)).catalogue.get(request.match_info["id"])
+    offering = search_state(_bot(request)).catalogue.get(request.match_info["id"])
     if offering is None:
         raise web.HTTPNotFound()
     values = offering.model_dump()
@@ -195,10 +195,10 @@ async def offering_form(request: web.Request) -> web.Response:
 
 @ROUTES.post("/katalog/{id}")
 async def offering_save(request: web.Request) -> web.Response:
-    from commands.angebot import feature
+    from bot.features.search.state import state as search_state
 
     bot = _bot(request)
-    state = feature(bot)
+    state = search_state(bot)
     offering_id = request.match_info["id"]
     if state.catalogue.get(offering_id) is None:
         raise web.HTTPNotFound()

@@ -71,14 +71,14 @@ class _WishesOnly:
 
 
 async def gap_report(bot: Any, since: str | None, until: str | None, limit: int) -> GapReport:
-    """``commands.angebot.gap_report`` with the wish-only reader: the same report as the chat."""
-    from commands.angebot import feature
+    """``digest.gap_report`` with the wish-only reader: the same report as the chat."""
+    from bot.features.search.state import catalogue_ids
 
     return await load_report(
         _WishesOnly(bot.store),
         tz=bot.config.bot.tz,
         min_group=bot.config.privacy.min_group,
-        catalogue_ids=[e.id for e in feature(bot).catalogue],
+        catalogue_ids=catalogue_ids(bot),
         since=since,
         until=until,
         limit=limit,

@@ -13,7 +13,7 @@ import hmac
 import re
 from collections.abc import Iterable, Sequence
 
-from bot.search import AppliedFilter, SearchResult
+from bot.features.search.model import AppliedFilter, SearchResult
 from bot.store.insights import SearchLogRecord
 from bot.text.german import QUERY_FILLERS, fold, is_meaningful, stem, tokenize
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from bot.features.catalogue.model import FORMATS, TYPES
-from bot.searchkit.morphology import lemma
+from bot.features.search.morphology import lemma
 from bot.text.german import fold
 
 # slug → words a user may write for it (German and English, singular and plural). The first word

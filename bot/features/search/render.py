@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.features.catalogue.model import FORMATS, TYPES, Catalogue, Offering
-from bot.searchkit.filters import facet_key
-from bot.searchkit.model import AppliedFilter, FilterError, Hit, SearchResult
+from bot.features.search.filters import facet_key
+from bot.features.search.model import AppliedFilter, FilterError, Hit, SearchResult
 from bot.text.german import fold
 from bot.text.i18n import Message, Texts, escape, join
 
