@@ -67,8 +67,8 @@ def _config(folder: Path) -> Path:
 
 
 async def _seed(bot: Any, rows: int) -> None:
+    from bot.features.polls.parse import Poll, PollAnswer
     from bot.insights import topic_key
-    from bot.polls import Poll, PollAnswer
     from bot.store.feedback import FeedbackRecord
     from bot.store.insights import SearchLogRecord
     from bot.store.polls import NewPoll

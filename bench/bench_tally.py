@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.pollkit.result import split_tally
-from bot.polls import Poll, PollAnswer, Vote, tally
+from bot.features.polls.parse import Poll, PollAnswer, Vote, tally
+from bot.features.polls.result import split_tally
 
 RESPONSES = 10_000
 USERS = 2_000

@@ -1,8 +1,8 @@
 """``!abstimmen`` / ``!vote``: vote by command, for clients without poll buttons.
 
 Element cannot see typed votes, so the bot never hides them in Element's numbers: it counts
-them as a labelled addition (:mod:`bot.pollkit.result`) and acknowledges each one in the poll's
-thread, where everyone in Element sees it. Whoever already voted in Element is counted with
+them as a labelled addition (:mod:`bot.features.polls.result`) and acknowledges each one in the
+poll's thread, where everyone in Element sees it. Whoever already voted in Element is counted with
 that vote, so a typed vote from them is refused with a hint to change it in Element. For
 anonymous polls it only works in a direct message and keeps no user ID (see ``bot/polls.py``).
 """
@@ -10,8 +10,7 @@ anonymous polls it only works in a direct message and keeps no user ID (see ``bo
 from __future__ import annotations
 
 from bot.context import Context
-from bot.pollkit.result import element_voters
-from bot.polls import (
+from bot.features.polls.parse import (
     VoteCommand,
     VoteInputError,
     message_content,
@@ -19,6 +18,7 @@ from bot.polls import (
     selection_for,
     text_vote,
 )
+from bot.features.polls.result import element_voters
 from bot.privacy import vote_key
 from bot.registry import Command, Scope
 from bot.store.polls import PollRecord

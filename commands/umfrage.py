@@ -2,8 +2,8 @@
 
 The poll machinery shared with ``!abstimmen`` and ``!ergebnis`` (recording every poll start,
 the response listener, reconciling from ``/relations``, ending at the end event) lives in
-:mod:`bot.pollkit.live` and is re-exported here under the names other modules import.
-Parsing, counting and wording live in :mod:`bot.polls`.
+:mod:`bot.features.polls.live` and is re-exported here under the names other modules import.
+Parsing, counting and wording live in :mod:`bot.features.polls.parse`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from bot.context import Context
-from bot.pollkit.live import (
+from bot.features.polls.live import (
     CLOSE_CHECK_SECONDS,
     RETENTION_EVERY_SECONDS,
     bot_may_end,
@@ -29,14 +29,14 @@ from bot.pollkit.live import (
     state,
     to_ms,
 )
-from bot.pollkit.view import current_result, current_tally, member_count, results_message
-from bot.polls import (
+from bot.features.polls.parse import (
     POLL_START,
     PollInputError,
     build_anonymous_content,
     build_start_content,
     parse_poll_command,
 )
+from bot.features.polls.view import current_result, current_tally, member_count, results_message
 from bot.privacy import default_key_file, resolve_pseudonym_key
 from bot.registry import Command, Job, Scope
 from bot.store.polls import NewPoll, PollRecord

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
+from bot.features.polls.live import record_start
+from bot.features.polls.parse import TEXT, Poll, PollAnswer, answer_id, build_start_content
 from bot.matrix.shell import SendFailed, txn_id
-from bot.pollkit.live import record_start
-from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
 from bot.registry import Command, Job, Scope, SubScope
 from bot.text.i18n import Message, Texts, join
 from bot.wol import (

@@ -28,9 +28,10 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import leancoffee, polls, privacy, schedule, search, tandem, wol
+from bot import leancoffee, privacy, schedule, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.features.polls import parse as polls
 from bot.matrix.shell import Members
 from bot.text import parsing
 from tests.conftest import REPO

@@ -11,7 +11,8 @@ import json
 import pytest
 import vodozemac
 
-from bot import leancoffee, polls, privacy
+from bot import leancoffee, privacy
+from bot.features.polls import parse as polls
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
 from bot.outcome import Rejected

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.polls import (
+from bot.features.polls.parse import (
     KIND_DISCLOSED,
     KIND_UNDISCLOSED,
     MAX_ANSWER_LENGTH,
@@ -46,7 +46,8 @@ from bot.polls import (
 )
 from bot.text.i18n import Texts
 
-LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "bot" / "text" / "locales"
 
 
 def make_poll(answers: int = 3, max_selections: int = 1, **kwargs: object) -> Poll:
@@ -768,7 +769,7 @@ def test_german_and_english_texts_have_the_same_keys() -> None:
 
 
 def test_every_text_the_poll_commands_use_exists() -> None:
-    commands = LOCALES.parent.parent / "commands"
+    commands = ROOT / "commands"
     used: set[str] = set()
     for name in ("umfrage.py", "abstimmen.py", "ergebnis.py"):
         source = (commands / name).read_text(encoding="utf-8")
@@ -783,7 +784,10 @@ def test_every_text_the_poll_commands_use_exists() -> None:
 
 
 def test_every_text_the_code_uses_exists() -> None:
-    source = (LOCALES.parent / "polls.py").read_text(encoding="utf-8")
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in sorted((ROOT / "bot" / "features" / "polls").glob("*.py"))
+    )
     used = set(re.findall(r'_T \+ "([a-z_]+)"', source))
     plural = set(re.findall(r'_plural\(t, "([a-z_]+)"', source))
     used |= {f"{k}_{n}" for k in plural for n in ("one", "other")}

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from nio import RoomGetEventResponse
 
-import bot.pollkit.live as live
+import bot.features.polls.live as live
 from bot.dev.client import DevUser, body_of, content_of, replies_to
 from bot.exports import ExportOptions
 from bot.exports.polls import export
-from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
+from bot.features.polls.parse import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.dev.client import DevUser, body_of, content_of
-from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
+from bot.features.polls.parse import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
 from commands.umfrage import end_poll

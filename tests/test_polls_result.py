@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pollkit.result import PollResult, element_voters, split_tally
-from bot.polls import (
+from bot.features.polls.parse import (
     MAX_POLL_NUMBER,
     Poll,
     PollAnswer,
@@ -16,6 +15,7 @@ from bot.polls import (
     parse_vote_command,
     render_results,
 )
+from bot.features.polls.result import PollResult, element_voters, split_tally
 
 POLL = Poll("Wann?", tuple(PollAnswer(f"a{i}", t) for i, t in enumerate(["Di", "Mi", "Do"], 1)))
 

@@ -17,9 +17,9 @@ from bot.cli.export import ExportFailed
 from bot.config import Config
 from bot.export import Column, ExportError, export_window, write_export
 from bot.exports import ExportOptions
-from bot.pollkit.result import PollResult
-from bot.pollkit.view import stored_result
-from bot.polls import Tally
+from bot.features.polls.parse import Tally
+from bot.features.polls.result import PollResult
+from bot.features.polls.view import stored_result
 from bot.store import Store
 from bot.store.polls import PollRecord
 from bot.text.i18n import Texts

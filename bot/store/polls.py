@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.features.polls.parse import Poll, PollAnswer, Vote
 from bot.personal_data import Category, Expiry
-from bot.polls import Poll, PollAnswer, Vote
 from bot.store.base import StoreBase
 
 POLL_FIELDS = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.polls import Poll, Tally, Vote, effective_selection, latest_votes, tally
+from bot.features.polls.parse import Poll, Tally, Vote, effective_selection, latest_votes, tally
 
 
 @dataclass(frozen=True)

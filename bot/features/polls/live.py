@@ -18,9 +18,7 @@ from urllib.parse import quote
 
 from nio import Event, MegolmEvent, RedactionEvent
 
-from bot.matrix.shell import SendFailed, txn_id
-from bot.pollkit.view import current_result, results_message
-from bot.polls import (
+from bot.features.polls.parse import (
     END_TYPES,
     POLL_END,
     RESPONSE_TYPES,
@@ -31,6 +29,8 @@ from bot.polls import (
     parse_response,
     parse_start,
 )
+from bot.features.polls.view import current_result, results_message
+from bot.matrix.shell import SendFailed, txn_id
 from bot.store.polls import NewPoll, PollRecord
 from bot.text.i18n import join
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.pollkit.result import PollResult, split_tally
-from bot.polls import Tally, render_results
+from bot.features.polls.parse import Tally, render_results
+from bot.features.polls.result import PollResult, split_tally
 from bot.store.polls import PollRecord
 from bot.text.i18n import Message, Texts, join
 

@@ -1,0 +1,1 @@
+"""Feature packages: the logic of each feature, without Matrix I/O."""
