@@ -8,14 +8,16 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
-from bot.registry import Registry
+from bot.features.polls import jobs as poll_jobs
+from bot.features.polls import live as poll_live
+from bot.registry import Job, Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
 from bot.store import feedback as feedback_store
 from bot.store import impulses as impulses_store
 from bot.store import insights as insights_store
 from bot.store import invites as invites_store
-from bot.store import polls as polls_store
+from bot.store import poll_votes as poll_votes_store
 from bot.store import private as private_store
 from bot.store import web as web_store
 from commands import (
@@ -59,7 +61,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "polls",
         commands=(umfrage.COMMAND, ergebnis.COMMAND, abstimmen.COMMAND),
-        personal_data=polls_store.PERSONAL_DATA,
+        listeners=(poll_live.on_event,),
+        jobs=(
+            Job(poll_jobs.CLOSE_CHECK_SECONDS, poll_jobs.close_due_polls),
+            Job(poll_jobs.RETENTION_EVERY_SECONDS, poll_jobs.purge_expired_poll_votes),
+        ),
+        personal_data=poll_votes_store.PERSONAL_DATA,
     ),
     Feature(
         "search",

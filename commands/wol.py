@@ -18,10 +18,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
+from bot.features.polls.announce import build_start_content
 from bot.features.polls.live import record_start
-from bot.features.polls.parse import TEXT, Poll, PollAnswer, answer_id, build_start_content
+from bot.features.polls.msc3381 import POLL_START, TEXT, answer_id
 from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
+from bot.store.polls import Poll, PollAnswer
 from bot.text.i18n import Message, Texts, join
 from bot.wol import (
     Circle,
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_EVERY_S = 60.0
-POLL_START_TYPE = "org.matrix.msc3381.poll.start"
 
 
 async def wol(ctx: Context) -> None:
@@ -98,13 +99,13 @@ async def _in_circle(ctx: Context, command: WolCommand) -> None:
         await ctx.reply(outcome.message(ctx.t, ctx.prefix))
         if isinstance(outcome, CircleEnded):
             content = retro_poll_content(ctx.t, ctx.prefix)
-            start_id = await ctx.send_event(POLL_START_TYPE, content)
+            start_id = await ctx.send_event(POLL_START, content)
             # Counted like any other poll; whoever ended the circle may end the retro poll.
             await record_start(
                 ctx.app,
                 ctx.room_id,
                 content,
-                POLL_START_TYPE,
+                POLL_START,
                 creator=ctx.sender,
                 ts=ctx.incoming.timestamp_ms,
                 event_id=start_id,

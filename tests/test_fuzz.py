@@ -32,6 +32,7 @@ from bot import leancoffee, privacy, schedule, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
 from bot.features.polls import parse as polls
+from bot.features.polls import vote
 from bot.matrix.shell import Members
 from bot.text import parsing
 from tests.conftest import REPO
@@ -102,7 +103,7 @@ TEXT = st.lists(st.one_of(st.text(max_size=12), SPECIALS), max_size=14).map("".j
 def _allowed_errors() -> dict[str, tuple[type[BaseException], ...]]:
     return {
         "poll": (polls.PollInputError,),
-        "vote": (polls.VoteInputError,),
+        "vote": (vote.VoteInputError,),
         "feedback": (privacy.FeedbackInputError,),
         "schedule": (schedule.ScheduleSyntaxError,),
     }
@@ -114,7 +115,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "split_args": parsing.split_args,
     "strip_reply_fallback": parsing.strip_reply_fallback,
     "poll": polls.parse_poll_command,
-    "vote": polls.parse_vote_command,
+    "vote": vote.parse_vote_command,
     "feedback": privacy.parse_feedback,
     "schedule": schedule.parse_schedule,
     "search_query": search.parse_query,

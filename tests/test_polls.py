@@ -12,38 +12,40 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.features.polls.parse import (
+from bot.features.polls.announce import (
+    build_anonymous_content,
+    build_end_content,
+    build_start_content,
+)
+from bot.features.polls.msc3381 import (
     KIND_DISCLOSED,
     KIND_UNDISCLOSED,
-    MAX_ANSWER_LENGTH,
     POLL_END,
     POLL_START,
     TEXT,
     EndMark,
-    Poll,
-    PollInputError,
     Response,
-    Tally,
-    Vote,
-    VoteCommand,
-    VoteInputError,
-    bar,
-    build_anonymous_content,
-    build_end_content,
-    build_start_content,
-    effective_end_ts,
-    format_duration,
-    parse_duration,
     parse_end,
-    parse_poll_command,
     parse_response,
     parse_start,
+)
+from bot.features.polls.parse import (
+    MAX_ANSWER_LENGTH,
+    PollInputError,
+    parse_duration,
+    parse_poll_command,
+)
+from bot.features.polls.render import bar, format_duration, render_results
+from bot.features.polls.tally import Tally, effective_end_ts, tally
+from bot.features.polls.vote import (
+    VoteCommand,
+    VoteInputError,
     parse_vote_command,
-    render_results,
     selection_for,
-    tally,
     text_vote,
 )
+from bot.store.poll_votes import Vote
+from bot.store.polls import Poll
 from bot.text.i18n import Texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -771,8 +773,10 @@ def test_german_and_english_texts_have_the_same_keys() -> None:
 def test_every_text_the_poll_commands_use_exists() -> None:
     commands = ROOT / "commands"
     used: set[str] = set()
-    for name in ("umfrage.py", "abstimmen.py", "ergebnis.py"):
-        source = (commands / name).read_text(encoding="utf-8")
+    sources = [commands / name for name in ("umfrage.py", "abstimmen.py", "ergebnis.py")]
+    sources += sorted((ROOT / "bot" / "features" / "polls").glob("*.py"))
+    for path in sources:
+        source = path.read_text(encoding="utf-8")
         used |= set(re.findall(r'_T \+ "([a-z_]+)"', source))
     used |= {"err_vote_unknown_poll", "err_vote_no_open_poll", "err_results_no_poll"}
     assert len(used) > 8
@@ -956,6 +960,6 @@ async def test_export_has_one_row_per_answer_and_hides_what_the_room_cannot_see(
 def test_end_subcommand_is_told_apart_from_questions(
     args: str, expected: tuple[bool, int | None]
 ) -> None:
-    from commands.umfrage import _end_request
+    from bot.features.polls.parse import parse_end_request
 
-    assert _end_request(args) == expected
+    assert parse_end_request(args) == expected

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from nio import RoomGetEventResponse
 
-import bot.features.polls.live as live
+import bot.features.polls.jobs as jobs
 from bot.dev.client import DevUser, body_of, content_of, replies_to
 from bot.exports import ExportOptions
 from bot.exports.polls import export
-from bot.features.polls.parse import POLL_END, POLL_RESPONSE, POLL_START
+from bot.features.polls.msc3381 import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
@@ -328,7 +328,7 @@ async def test_a_response_missed_by_the_sync_is_repaired_while_running(
     encrypted: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert live.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
+    assert jobs.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
     monkeypatch.setattr(live, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
     bot = await make_bot()
     alice = await make_user("alice")

@@ -17,8 +17,8 @@ from bot.cli.export import ExportFailed
 from bot.config import Config
 from bot.export import Column, ExportError, export_window, write_export
 from bot.exports import ExportOptions
-from bot.features.polls.parse import Tally
 from bot.features.polls.result import PollResult
+from bot.features.polls.tally import Tally
 from bot.features.polls.view import stored_result
 from bot.store import Store
 from bot.store.polls import PollRecord
@@ -53,11 +53,6 @@ def poll_columns(lang: str = "de") -> tuple[Column, ...]:
         Column(key, texts(f"{_T}columns.{key}").plain, timestamp=is_time, width=width)
         for key, is_time, width in _LAYOUT
     )
-
-
-async def stored_tally(store: Store, record: PollRecord) -> Tally:
-    """Everything the bot counts (Element + typed), frozen at the end, live while open."""
-    return (await stored_result(store, record)).combined
 
 
 def _kind(record: PollRecord) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.features.polls.parse import Tally, render_results
+from bot.features.polls.render import render_results
 from bot.features.polls.result import PollResult, split_tally
+from bot.features.polls.tally import Tally
 from bot.store.polls import PollRecord
 from bot.text.i18n import Message, Texts, join
 
