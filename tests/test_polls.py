@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.features.polls.announce import (
-    build_anonymous_content,
+    anonymous_announcement,
     build_end_content,
     build_start_content,
+    message_content,
 )
 from bot.features.polls.msc3381 import (
     KIND_DISCLOSED,
@@ -329,7 +330,7 @@ def test_start_content_round_trips_through_parse_start() -> None:
 
 def test_anonymous_poll_is_an_ordinary_html_message_with_honest_privacy_text() -> None:
     poll = parse_poll_command("Wie <i>zufrieden</i>? | Sehr | Mittel | Wenig --anonym").poll
-    content = build_anonymous_content(poll, number=7, prefix="!", min_group=5)
+    content = message_content(anonymous_announcement(poll, number=7, prefix="!", min_group=5))
     assert content["msgtype"] == "m.text"
     assert content["format"] == "org.matrix.custom.html"
     assert POLL_START not in content

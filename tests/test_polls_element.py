@@ -329,7 +329,7 @@ async def test_a_response_missed_by_the_sync_is_repaired_while_running(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert jobs.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
-    monkeypatch.setattr(live, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
+    monkeypatch.setattr(jobs, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
     bot = await make_bot()
     alice = await make_user("alice")
     bob = await make_user("bob")

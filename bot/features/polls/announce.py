@@ -126,23 +126,6 @@ def message_content(message: Message) -> dict[str, Any]:
     }
 
 
-def build_anonymous_content(
-    poll: Poll,
-    *,
-    number: int,
-    prefix: str = "!",
-    min_group: int = 5,
-    closes_at: datetime | None = None,
-    lang: str = DEFAULT_LANGUAGE,
-) -> dict[str, Any]:
-    """Content of the ``m.room.message`` that announces an anonymous poll (not a native poll)."""
-    return message_content(
-        anonymous_announcement(
-            poll, number=number, prefix=prefix, min_group=min_group, closes_at=closes_at, lang=lang
-        )
-    )
-
-
 def build_end_content(
     poll: Poll,
     start_event_id: str,

@@ -9,7 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.features.polls.announce import build_anonymous_content, build_start_content
+from bot.features.polls.announce import (
+    anonymous_announcement,
+    build_start_content,
+    message_content,
+)
 from bot.features.polls.live import end_poll
 from bot.features.polls.lookup import bot_may_end, find_poll, may_redact
 from bot.features.polls.msc3381 import POLL_START, to_ms
@@ -41,7 +45,7 @@ async def start_poll(ctx: Context, spec: PollSpec) -> None:
         return  # posted before a crash; the command is now only marked as handled
     local_close = closes.astimezone(ctx.app.config.bot.tz) if closes else None
     if spec.anonymous:
-        content = build_anonymous_content(
+        announcement = anonymous_announcement(
             spec.poll,
             number=record.id,
             prefix=ctx.prefix,
@@ -49,7 +53,7 @@ async def start_poll(ctx: Context, spec: PollSpec) -> None:
             closes_at=local_close,
             lang=ctx.t.lang,
         )
-        event_id = await ctx.send_event("m.room.message", content)
+        event_id = await ctx.send_event("m.room.message", message_content(announcement))
     else:
         content = build_start_content(
             spec.poll, prefix=ctx.prefix, number=record.id, closes_at=local_close, lang=ctx.t.lang
