@@ -52,10 +52,9 @@ async def current_tally(app: Impulsbot, record: PollRecord) -> Tally:
     return (await current_result(app, record)).combined
 
 
-async def results_message(app: Impulsbot, record: PollRecord, result: Any, texts: Texts) -> Message:
-    """``result``: a :class:`PollResult` (or a plain :class:`Tally` from older callers)."""
-    if isinstance(result, Tally):
-        result = PollResult.element_only(result)
+async def results_message(
+    app: Impulsbot, record: PollRecord, result: PollResult, texts: Texts
+) -> Message:
     message = render_results(
         record.poll,
         result.element,
