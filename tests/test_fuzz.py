@@ -211,6 +211,16 @@ class FakeShell:
     def is_encrypted(self, room_id: str) -> bool:
         return False
 
+    def is_joined(self, room_id: str) -> bool:
+        return room_id in self.client.rooms
+
+    def can_redact(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and bool(room.power_levels.can_user_redact(user_id))
+
+    def decrypt_raw(self, room_id: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
     async def raw_request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return 404, {"errcode": "M_NOT_FOUND"}
 
