@@ -30,9 +30,13 @@ $(AXE): tools/axe/package.json
 	npm install --prefix tools/axe --no-audit --no-fund --no-package-lock --loglevel=error
 	touch $(AXE)
 
+# Tests wait on the homeservers more than on the CPU: three workers on two cores, each with its
+# own Synapse; the federation pair and the browser each stay on one worker (tests/conftest.py).
+WORKERS ?= 3
+
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all

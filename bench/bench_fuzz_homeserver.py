@@ -23,7 +23,8 @@ from nio import MegolmEvent
 from bot.dev.client import DevUser, content_of, replies_to
 from bot.events import event_type, relation
 from bot.matrix.outgoing import CONTENT_BUDGET, Target
-from bot.registry import Registry, discover
+from bot.registry import Registry
+from bot.wiring import registry
 from bot.text.i18n import LANGUAGES, Texts
 
 MARKER = '<b class="fuzz">'  # user HTML: must never reach an answer's formatted_body as is
@@ -155,7 +156,7 @@ async def measure(
     rooms that run side by side (within a room, one command at a time)."""
     from bench.bench_roundtrip import BotProcess, homeserver, user
 
-    chosen = cases(discover(), sample)
+    chosen = cases(registry(), sample)
     total = FuzzFigures()
     started = time.monotonic()
     async with homeserver() as (server, folder):

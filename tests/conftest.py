@@ -31,6 +31,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_names)}{secrets.token_hex(2)}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``), the two federating Synapses and the browser each start
+    on one worker only, not on every worker that happens to get one of their tests."""
+    for item in items:
+        for expensive in ("federation", "browser"):
+            if item.get_closest_marker(expensive) is not None:
+                item.add_marker(pytest.mark.xdist_group(expensive))
+
+
 @pytest_asyncio.fixture(scope="session")
 async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalSynapse]:
     server = LocalSynapse(tmp_path_factory.mktemp("synapse"))

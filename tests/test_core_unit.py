@@ -79,8 +79,9 @@ def test_message_text_escapes_untrusted_html() -> None:
 def test_every_language_has_the_same_texts() -> None:
     german = all_keys("de")
     for lang in LANGUAGES:
-        missing = german - all_keys(lang)
+        missing, extra = german - all_keys(lang), all_keys(lang) - german
         assert not missing, f"{lang} lacks {sorted(missing)[:10]}"
+        assert not extra, f"{lang} has texts German lacks: {sorted(extra)[:10]}"
 
 
 def test_every_command_declares_usage_and_help_in_every_language() -> None:

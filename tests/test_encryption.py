@@ -26,7 +26,7 @@ from nio.exceptions import EncryptionError
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import verify_signed_json
 
-from bot import matrix as matrix_module
+from bot.matrix import shell as matrix_module
 from bot.cli.keys import _bot_client
 from bot.config import load_config
 from bot.dev.client import DevUser, body_of, replies_to

@@ -30,6 +30,14 @@ def _leftovers() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("impulsbot-export-*")}
 
 
+@pytest.fixture(autouse=True)
+def own_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exports running in other test processes must not show up as this test's leftovers."""
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+
+
 async def test_xlsx_from_the_child_with_fresh_pseudonyms_and_dates(tmp_path: Path) -> None:
     database = tmp_path / "bot.db"
     async with Store(database) as store:

@@ -234,7 +234,7 @@ class BotProcess:
     def start(self, kill_at: int | None = None, method: str = MARK_HANDLED) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         if kill_at is None:
-            argv = [sys.executable, "-m", "bot.cli.main", "run", "--config", str(self.config)]
+            argv = [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)]
         else:
             env.update(KILL_AT=str(kill_at), KILL_METHOD=method)
             argv = [sys.executable, "-c", KILL_BEFORE, str(self.config)]
