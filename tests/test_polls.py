@@ -33,10 +33,9 @@ from bot.features.polls.msc3381 import (
 from bot.features.polls.parse import (
     MAX_ANSWER_LENGTH,
     PollInputError,
-    parse_duration,
     parse_poll_command,
 )
-from bot.features.polls.render import bar, format_duration, render_results
+from bot.features.polls.render import bar, render_results
 from bot.features.polls.tally import Tally, effective_end_ts, tally
 from bot.features.polls.vote import (
     VoteCommand,
@@ -184,12 +183,12 @@ def test_closes_at_adds_duration() -> None:
         ("Frage | A | B --mehrfach=viele", "err_bad_selections"),
         ("Frage | A | B --mehrfach=3", "err_selections_range"),
         ("Frage | A | B --mehrfach=0", "err_selections_range"),
-        ("Frage | A | B --dauer", "err_missing_duration"),
-        ("Frage | A | B --dauer bald", "err_bad_duration"),
-        ("Frage | A | B --dauer 30", "err_bad_duration"),
-        ("Frage | A | B --dauer 30s", "err_bad_duration"),
-        ("Frage | A | B --dauer 0m", "err_duration_range"),
-        ("Frage | A | B --dauer 31d", "err_duration_range"),
+        ("Frage | A | B --dauer", "parse.duration.missing"),
+        ("Frage | A | B --dauer=", "parse.duration.missing"),
+        ("Frage | A | B --dauer bald", "parse.duration.invalid"),
+        ("Frage | A | B --dauer 30s", "parse.duration.range"),
+        ("Frage | A | B --dauer 0m", "parse.duration.range"),
+        ("Frage | A | B --dauer 31d", "parse.duration.range"),
         ('"Frage?" "A" "B', "err_unclosed_quote"),
     ],
 )
@@ -238,9 +237,11 @@ def test_error_messages_are_filled_in_and_carry_working_examples(lang: str, args
 def test_duration_range_error_is_worded_in_readers_language() -> None:
     with pytest.raises(PollInputError) as caught:
         parse_poll_command("F | A | B --dauer 45d")
-    assert "45 Tage" in caught.value.render(Texts("de")).plain
-    assert "30 Tage" in caught.value.render(Texts("de")).plain
-    assert "45 days" in caught.value.render(Texts("en")).plain
+    german = caught.value.render(Texts("de")).plain
+    english = caught.value.render(Texts("en")).plain
+    assert "45d" in german and "1 Minute" in german and "4 Wochen 2 Tage" in german
+    assert "1 minute" in english and "4 weeks 2 days" in english
+    assert "--mehrfach" in german  # the poll's own example follows the shared parser's text
 
 
 def test_user_text_in_errors_is_escaped_in_html() -> None:
@@ -250,12 +251,14 @@ def test_user_text_in_errors_is_escaped_in_html() -> None:
     assert "&lt;B&gt;X&lt;/B&gt;" in html and "<B>" not in html
 
 
-# --- Durations ---------------------------------------------------------------------------------
+# --- Durations (the shared parser, bot.text.durations) -------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("30", timedelta(minutes=30)),  # a bare number means minutes, as in every command
+        ("90", timedelta(minutes=90)),
         ("30m", timedelta(minutes=30)),
         ("30min", timedelta(minutes=30)),
         ("30 Minuten", timedelta(minutes=30)),
@@ -271,20 +274,22 @@ def test_user_text_in_errors_is_escaped_in_html() -> None:
         ("1 day", timedelta(days=1)),
     ],
 )
-def test_parse_duration(text: str, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
+def test_dauer_reads_every_duration_form(text: str, expected: timedelta) -> None:
+    assert parse_poll_command(f"Frage | A | B --dauer {text}").duration == expected
+    assert parse_poll_command(f"Frage --dauer={text.replace(' ', '')} | A | B").duration == expected
 
 
-@pytest.mark.parametrize("text", ["", "30", "bald", "2 Jahre", "h2", "2h und so", "9" * 30 + "d"])
-def test_parse_duration_rejects_unclear_values(text: str) -> None:
-    with pytest.raises(PollInputError):
-        parse_duration(text)
+def test_bare_number_after_dauer_is_minutes_and_the_question_stays() -> None:
+    spec = parse_poll_command("--dauer 30 Kommen Sie? | Ja | Nein")
+    assert spec.duration == timedelta(minutes=30)
+    assert spec.question == "Kommen Sie?"
 
 
-def test_format_duration() -> None:
-    assert format_duration(timedelta(minutes=1)) == "1 Minute"
-    assert format_duration(timedelta(days=2, hours=3)) == "2 Tage 3 Stunden"
-    assert format_duration(timedelta(hours=1, minutes=30), "en") == "1 hour 30 minutes"
+@pytest.mark.parametrize("text", ["bald", "2Jahre", "h2", "9" * 30 + "d"])
+def test_dauer_rejects_unclear_values(text: str) -> None:
+    with pytest.raises(PollInputError) as caught:
+        parse_poll_command(f"Frage | A | B --dauer={text}")
+    assert caught.value.key.startswith("parse.duration.")
 
 
 # --- Building events ---------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from bot.features.polls.msc3381 import MAX_ANSWERS, answer_id
-from bot.features.polls.render import format_duration
-from bot.matrix.outgoing import shorten
 from bot.store.polls import Poll, PollAnswer
 from bot.text.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
+from bot.text.durations import parse_duration
 from bot.text.i18n import Message, Texts, join
+from bot.text.problems import ParseProblem
 
 MIN_ANSWERS = 2
 MAX_ANSWER_LENGTH = 240
@@ -38,20 +38,22 @@ class PollError(ValueError):
 
     example_key: ClassVar[str] = _T + "example"
 
-    def __init__(self, key: str, **params: Any) -> None:
+    def __init__(self, key: str, *, problem: ParseProblem | None = None, **params: Any) -> None:
         super().__init__(f"{key} {params}" if params else key)
         self.key = key
         self.params = params
+        self.problem = problem  # worded by the shared parser (bot.text), e.g. a duration
 
     def render(self, texts: Texts, prefix: str = "!") -> Message:
-        # Durations stay timedelta until here so they are worded in the reader's language.
-        params = {
-            name: format_duration(value, texts.lang) if isinstance(value, timedelta) else value
-            for name, value in self.params.items()
-        }
-        return join(
-            [texts(self.key, prefix=prefix, **params), texts(self.example_key, prefix=prefix)]
-        )
+        if self.problem is not None:
+            first = self.problem.message(texts)
+        else:
+            first = texts(self.key, prefix=prefix, **self.params)
+        return join([first, texts(self.example_key, prefix=prefix)])
+
+    @classmethod
+    def of(cls, problem: ParseProblem) -> PollError:
+        return cls(problem.key, problem=problem, **problem.params)
 
 
 class PollInputError(PollError):
@@ -78,37 +80,6 @@ class PollSpec:
         return started + self.duration if self.duration is not None else None
 
 
-# --- Duration ----------------------------------------------------------------------------------
-
-_UNIT_SECONDS = {
-    **dict.fromkeys(("m", "min", "mins", "minute", "minuten", "minutes"), 60),
-    **dict.fromkeys(("h", "std", "stunde", "stunden", "hour", "hours", "hr", "hrs"), 3600),
-    **dict.fromkeys(("d", "t", "tag", "tage", "tagen", "day", "days"), 86400),
-    **dict.fromkeys(("w", "wo", "woche", "wochen", "week", "weeks"), 604800),
-}
-_DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([^\W\d_]+)\.?")
-_DURATION_WHOLE = re.compile(r"(?:\s*\d+(?:[.,]\d+)?\s*[^\W\d_]+\.?)+\s*")
-
-
-def parse_duration(text: str) -> timedelta:
-    """'30m', '2h', '1d', '30 min', '2 Std.', '1,5 Stunden', '1h30m', '2 Wochen' → timedelta.
-
-    A bare number has no unit and is rejected rather than guessed.
-    """
-    cleaned = text.strip().casefold()
-    if not cleaned or not _DURATION_WHOLE.fullmatch(cleaned):
-        raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip()))
-    seconds = 0.0
-    for amount, unit in _DURATION_PART.findall(cleaned):
-        if unit not in _UNIT_SECONDS:
-            raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip()))
-        seconds += float(amount.replace(",", ".")) * _UNIT_SECONDS[unit]
-    try:
-        return timedelta(seconds=round(seconds))
-    except OverflowError:  # "999999999999d": no timedelta, but still just bad input
-        raise PollInputError(_T + "err_bad_duration", value=shorten(text.strip())) from None
-
-
 # --- !umfrage ----------------------------------------------------------------------------------
 
 _OPENING_QUOTES = '"„“'
@@ -123,6 +94,7 @@ _OPTION_NAMES = {
     **dict.fromkeys(("dauer", "duration"), "duration"),
 }
 _DIGITS = re.compile(r"\d+")
+_AMOUNT = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 @dataclass
@@ -173,9 +145,10 @@ class _Options:
         elif name == "duration":
             if value is None:
                 value, nxt = _duration_tokens(tokens, nxt)
-            if not value:
-                raise PollInputError(_T + "err_missing_duration")
-            self.duration = parse_duration(value)
+            try:
+                self.duration = parse_duration(value, minimum=MIN_DURATION, maximum=MAX_DURATION)
+            except ParseProblem as problem:
+                raise PollInputError.of(problem) from None
         elif value is not None:
             raise PollInputError(_T + "err_option_value", option=token.split("=", 1)[0])
         elif name == "undisclosed":
@@ -186,13 +159,14 @@ class _Options:
 
 
 def _duration_tokens(tokens: list[str], nxt: int) -> tuple[str, int]:
-    """The value after ``--dauer``: one token, or two for '2 Std'."""
+    """The value after ``--dauer``: one token, or two for '2 Std' (a bare '30' is minutes)."""
     if nxt >= len(tokens) or _OPTION.match(tokens[nxt]):
         return "", nxt
-    if _DIGITS.fullmatch(tokens[nxt]) and nxt + 1 < len(tokens):
-        unit = tokens[nxt + 1].casefold().rstrip(".")
-        if unit in _UNIT_SECONDS:
-            return f"{tokens[nxt]} {tokens[nxt + 1]}", nxt + 2
+    if _AMOUNT.fullmatch(tokens[nxt]) and nxt + 1 < len(tokens):
+        pair = f"{tokens[nxt]} {tokens[nxt + 1]}"
+        with contextlib.suppress(ParseProblem):
+            parse_duration(pair)
+            return pair, nxt + 2
     return tokens[nxt], nxt + 1
 
 
@@ -278,7 +252,7 @@ def parse_poll_command(args: str) -> PollSpec:
         max_selections=_max_selections(options, len(answers)),
         disclosed=not options.undisclosed,
         anonymous=options.anonymous,
-        duration=_checked_duration(options.duration),
+        duration=options.duration,
     )
 
 
@@ -324,14 +298,6 @@ def _max_selections(options: _Options, answer_count: int) -> int:
             _T + "err_selections_range", value=options.max_selections, max=answer_count
         )
     return options.max_selections
-
-
-def _checked_duration(duration: timedelta | None) -> timedelta | None:
-    if duration is not None and not MIN_DURATION <= duration <= MAX_DURATION:
-        raise PollInputError(
-            _T + "err_duration_range", value=duration, min=MIN_DURATION, max=MAX_DURATION
-        )
-    return duration
 
 
 def parse_poll_number(text: str) -> int | None:

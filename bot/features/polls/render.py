@@ -1,4 +1,4 @@
-"""How a poll's result reads: the text bar chart with turnout and winner, and durations in words.
+"""How a poll's result reads: the text bar chart with turnout and winner.
 
 Pure wording from counts (:mod:`bot.features.polls.tally`); which counts a stored poll has is
 :mod:`bot.features.polls.view`.
@@ -7,7 +7,6 @@ Pure wording from counts (:mod:`bot.features.polls.tally`); which counts a store
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 from bot.features.polls.tally import Tally, percent
@@ -23,20 +22,6 @@ _T = "umfrage."
 
 def _plural(t: Texts, key: str, n: int, **params: Any) -> Message:
     return t(f"{_T}{key}_{'one' if n == 1 else 'other'}", n=n, **params)
-
-
-def format_duration(duration: timedelta, lang: str = DEFAULT_LANGUAGE) -> str:
-    """timedelta → '2 Tage 3 Stunden' (whole minutes; seconds are dropped)."""
-    t = Texts(lang)
-    minutes_total = int(duration.total_seconds()) // 60
-    days, rest = divmod(minutes_total, 1440)
-    hours, minutes = divmod(rest, 60)
-    parts = [
-        _plural(t, "unit_day", days).plain if days else "",
-        _plural(t, "unit_hour", hours).plain if hours else "",
-        _plural(t, "unit_minute", minutes).plain if minutes or not (days or hours) else "",
-    ]
-    return " ".join(p for p in parts if p)
 
 
 def bar(count: int, total: int, width: int = BAR_WIDTH) -> str:

@@ -12,10 +12,10 @@ from typing import ClassVar
 
 from bot.features.polls.msc3381 import MAX_ANSWERS
 from bot.features.polls.parse import PollError
-from bot.matrix.outgoing import shorten
 from bot.store.poll_votes import Vote
 from bot.store.polls import Poll
 from bot.text.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
+from bot.text.problems import shorten
 
 MAX_POLL_NUMBER = POLL_NUMBERS[1]  # typed numbers beyond this are refused before SQLite sees them
 
