@@ -126,7 +126,7 @@ async def measure(rows: int = ROWS, rounds: int = ROUNDS) -> dict[str, float | i
 
         bot = Impulsbot(load_config(_config(folder)))
         await bot.store.open()
-        await asyncio.gather(*(c.setup(bot) for c in bot.registry if c.setup is not None))
+        await bot.setup_features()
         started = time.perf_counter()
         await _seed(bot, rows)
         figures["seed_s"] = round(time.perf_counter() - started, 1)

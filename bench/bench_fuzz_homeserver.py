@@ -24,8 +24,8 @@ from bot.dev.client import DevUser, content_of, replies_to
 from bot.events import event_type, relation
 from bot.matrix.outgoing import CONTENT_BUDGET, Target
 from bot.registry import Registry
-from bot.wiring import registry
 from bot.text.i18n import LANGUAGES, Texts
+from bot.wiring import registry
 
 MARKER = '<b class="fuzz">'  # user HTML: must never reach an answer's formatted_body as is
 HTML = f"{MARKER}<script>alert(1)</script>&amp;<img src=x onerror=alert(2)>"

@@ -88,10 +88,14 @@ class Impulsbot:
     async def start(self) -> None:
         """Open the store, then load content (may fail loudly) while logging in."""
         await self.store.open()
+        await asyncio.gather(self.setup_features(), self.shell.connect())
+        self.web = await start_web(self)
+
+    async def setup_features(self) -> None:
+        """Every feature's start-up hook (content loading may fail loudly)."""
         setups = [f.setup(self) for f in FEATURES if f.setup is not None]
         setups += [c.setup(self) for c in self.registry if c.setup is not None]
-        await asyncio.gather(*setups, self.shell.connect())
-        self.web = await start_web(self)
+        await asyncio.gather(*setups)
 
     async def run(self) -> None:
         """Start, sync until SIGTERM/SIGINT, then finish in-flight work and close."""

@@ -159,7 +159,8 @@ class ImpulsesConfig(Strict):
     @field_validator("holidays_state")
     @classmethod
     def _state(cls, value: str | None) -> str | None:
-        from bot.schedule import normalize_state  # local: keeps config import-light
+        # local import: keeps config import-light
+        from bot.features.impulses.public_holidays import normalize_state
 
         # "nw" or "Nordrhein-Westfalen" → "NW"; an unknown state fails at start-up, not in June.
         return normalize_state(value) if value else None

@@ -8,6 +8,9 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
+from bot.features.impulses import feedback as impulse_feedback
+from bot.features.impulses import scheduler as impulse_scheduler
+from bot.features.impulses import state as impulse_state
 from bot.features.polls import jobs as poll_jobs
 from bot.features.polls import live as poll_live
 from bot.registry import Job, Registry
@@ -73,8 +76,21 @@ FEATURES: tuple[Feature, ...] = (
         commands=(angebot.COMMAND, wunsch.COMMAND),
         personal_data=insights_store.PERSONAL_DATA,
     ),
-    Feature("impulses", commands=(impuls.COMMAND,), personal_data=impulses_store.PERSONAL_DATA),
-    Feature("leancoffee", commands=(leancoffee.COMMAND,)),
+    Feature(
+        "impulses",
+        commands=(impuls.COMMAND,),
+        listeners=(impulse_feedback.on_event,),
+        jobs=(impulse_scheduler.JOB,),
+        setup=impulse_state.setup,
+        personal_data=impulses_store.PERSONAL_DATA,
+    ),
+    Feature(
+        "leancoffee",
+        commands=(leancoffee.COMMAND,),
+        listeners=(leancoffee.on_event,),
+        jobs=(leancoffee.TIMER,),
+        setup=leancoffee.setup,
+    ),
     Feature("tandem", commands=(tandem.COMMAND,), personal_data=exchange_store.PERSONAL_DATA),
     Feature("wol", commands=(wol.COMMAND,)),
     Feature("dashboard", commands=(dashboard.COMMAND,), personal_data=web_store.PERSONAL_DATA),

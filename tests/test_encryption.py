@@ -26,11 +26,11 @@ from nio.exceptions import EncryptionError
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import verify_signed_json
 
-from bot.matrix import shell as matrix_module
 from bot.cli.keys import _bot_client
 from bot.config import load_config
 from bot.dev.client import DevUser, body_of, replies_to
 from bot.dev.server import LocalSynapse, RegisteredUser
+from bot.matrix import shell as matrix_module
 from bot.matrix.crosssign import ensure_cross_signing
 from bot.matrix.shell import CROSS_SIGNING_SEEDS, MatrixShell
 from tests.conftest import REPO, BotFactory, RunningBot, UserFactory, room_with_bot

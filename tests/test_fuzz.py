@@ -28,13 +28,16 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import leancoffee, privacy, schedule, search, tandem, wol
+from bot import privacy, search, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.features.impulses import schedule
+from bot.features.leancoffee import parse as leancoffee
 from bot.features.polls import parse as polls
 from bot.features.polls import vote
 from bot.matrix.shell import Members
 from bot.text import parsing
+from bot.text.problems import ParseProblem
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -105,7 +108,7 @@ def _allowed_errors() -> dict[str, tuple[type[BaseException], ...]]:
         "poll": (polls.PollInputError,),
         "vote": (vote.VoteInputError,),
         "feedback": (privacy.FeedbackInputError,),
-        "schedule": (schedule.ScheduleSyntaxError,),
+        "schedule": (ParseProblem,),
     }
 
 
@@ -213,6 +216,11 @@ class FakeShell:
 
     def is_joined(self, room_id: str) -> bool:
         return room_id in self.client.rooms
+
+    def room_name(self, room_id: str) -> str | None:
+        room = self.client.rooms.get(room_id)
+        name = room and (room.name or room.canonical_alias)
+        return str(name) if name else None
 
     def can_redact(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id)
@@ -361,9 +369,7 @@ async def _start(config: Any) -> tuple[Impulsbot, FakeShell]:
     shell = FakeShell()
     app.shell = shell  # type: ignore[assignment]
     await app.store.open()
-    for command in app.registry:
-        if command.setup is not None:
-            await command.setup(app)
+    await app.setup_features()
     shell.client.rooms[GROUP] = _room(GROUP, [ALICE, BOB])
     shell.client.rooms[DIRECT] = _room(DIRECT, [ALICE])
     for room_id, direct in ((GROUP, False), (DIRECT, True)):

@@ -14,8 +14,9 @@ import pytest
 from nio import Api, RoomSendResponse
 
 from bot.dev.client import DevUser, body_of, content_of, html_of
-from bot.schedule import local_slot, slot_key
-from commands.impuls import feature, from_ms, process_subscription, run_due, to_ms
+from bot.features.impulses.schedule import local_slot, slot_key
+from bot.features.impulses.scheduler import from_ms, process_subscription, run_due, to_ms
+from bot.features.impulses.state import impulses_state
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,7 @@ async def test_subscribe_plan_permissions_and_bad_input(
     guest = await make_user("guest")
     room = await room_with_bot(alice, bot, encrypted=False)
     assert bot.app is not None
-    library = feature(bot.app).library
+    library = impulses_state(bot.app).library
 
     reply = await alice.ask(room, "!impuls abonnieren Mo,Mi,Fr 08:30")
     assert "Mo, Mi, Fr um 08:30 Uhr" in body_of(reply)
@@ -125,7 +126,7 @@ async def test_post_now_feedback_redaction_and_repeat(
     alice = await make_user("alice")
     room = await room_with_bot(alice, bot, encrypted)
     assert bot.app is not None
-    first = feature(bot.app).library.impulses[0]
+    first = impulses_state(bot.app).library.impulses[0]
 
     await alice.say(room, "!impuls jetzt")
     post = await alice.wait_for(room, is_impulse(bot.user_id))
@@ -182,7 +183,7 @@ async def test_preview_goes_to_direct_chat_and_is_not_consumed(
     await alice.client.room_invite(room, colleague.user_id)
     await colleague.join(room)  # three members: a group room, not a direct chat
     assert bot.app is not None
-    first = feature(bot.app).library.impulses[0]
+    first = impulses_state(bot.app).library.impulses[0]
 
     reply = await alice.ask(room, "!impuls vorschau")
     assert "Direktnachricht" in body_of(reply)

@@ -11,18 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.impulses import (
-    Impulse,
-    ImpulseError,
-    ImpulseLibrary,
-    check_impulses,
-    choose_next,
-    load_impulses,
-    render_impulse,
-    render_plan,
-    upcoming,
-)
-from bot.schedule import Schedule, next_slots
+from bot.features.impulses.library import ImpulseError, check_impulses, load_impulses
+from bot.features.impulses.model import Impulse, ImpulseLibrary, choose_next, upcoming
+from bot.features.impulses.render import render_impulse, render_plan
+from bot.features.impulses.schedule import Schedule, next_slots
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHIPPED = Path(__file__).resolve().parent.parent / "content"

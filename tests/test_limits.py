@@ -11,7 +11,8 @@ import json
 import pytest
 import vodozemac
 
-from bot import leancoffee, privacy
+from bot import privacy
+from bot.features.leancoffee import parse as leancoffee
 from bot.features.polls import parse as polls
 from bot.features.polls import vote
 from bot.matrix import outgoing
@@ -183,7 +184,8 @@ def test_other_parsers_bound_their_numbers() -> None:
     rejected = leancoffee.parse_command(f"punkt 2 {huge}")
     assert isinstance(rejected, Rejected) and rejected.reason == "dots_invalid"
     assert leancoffee.parse_command("punkt 2 -1").count == -1
-    assert leancoffee.parse_duration_text(huge + "m") is None
+    rejected = leancoffee.parse_command(f"start --zeit {huge}m")
+    assert isinstance(rejected, Rejected) and rejected.reason == "duration_invalid"
     rejected = leancoffee.parse_command(f"start --punkte {huge}")
     assert isinstance(rejected, Rejected) and rejected.reason == "dots_invalid"
     rejected = leancoffee.parse_command("start --punkte ²")

@@ -17,34 +17,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Config
-from bot.impulses import ImpulseLibrary, load_impulses
-from bot.schedule import (
+from bot.feature import States
+from bot.features.impulses.library import load_impulses
+from bot.features.impulses.model import ImpulseLibrary
+from bot.features.impulses.public_holidays import holiday_name, is_holiday, normalize_state
+from bot.features.impulses.render import describe_schedule, format_slot
+from bot.features.impulses.schedule import (
     Schedule,
-    ScheduleSyntaxError,
-    describe_schedule,
     due_slot,
-    format_slot,
-    holiday_name,
-    is_holiday,
     local_slot,
     next_slots,
-    normalize_state,
     parse_schedule,
     parse_slot_key,
     slot_key,
 )
+from bot.features.impulses.scheduler import from_ms, next_due_ms, run_due, to_ms
+from bot.features.impulses.settings import parse_pause_date, resolve_topics
+from bot.features.impulses.state import ImpulsesState
 from bot.store import Store
 from bot.store.impulses import ImpulseSubscription
 from bot.text.i18n import Message, Texts
-from commands.impuls import (
-    ImpulseFeature,
-    from_ms,
-    next_due_ms,
-    parse_pause_date,
-    resolve_topics,
-    run_due,
-    to_ms,
-)
+from bot.text.problems import ParseProblem
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -81,6 +74,13 @@ def local(slots: list[dt.datetime]) -> list[str]:
         ("16:15 Sa,So", {5, 6}, (16, 15)),
         ("Fr-Mo 7:00", {4, 5, 6, 0}, (7, 0)),
         ("Mo. und Do.", {0, 3}, (9, 0)),
+        ("Montags", {0}, (9, 0)),
+        ("dienstags 10 Uhr", {1}, (10, 0)),
+        ("montags und donnerstags 9h", {0, 3}, (9, 0)),
+        ("jeden Mo & Mi ab 7.45", {0, 2}, (7, 45)),
+        ("Wochenende 11", {5, 6}, (11, 0)),
+        ("tues, thurs 9:30uhr", {1, 3}, (9, 30)),
+        ("Sonnabend", {5}, (9, 0)),
         ("Mon-Fri 8:00", {0, 1, 2, 3, 4}, (8, 0)),
         ("daily 0:00", set(range(7)), (0, 0)),
     ],
@@ -92,36 +92,36 @@ def test_parse_accepts_what_people_type(spec: str, days: set[int], time: tuple[i
 
 
 @pytest.mark.parametrize(
-    ("spec", "key", "token"),
+    ("spec", "key", "shown"),
     [
-        ("Mx-Fr", "impuls.schedule.err_unknown", "Mx-Fr"),
-        ("Montags", "impuls.schedule.err_unknown", "Montags"),
-        ("Mo-Fr 25:00", "impuls.schedule.err_time", "25:00"),
-        ("9:75", "impuls.schedule.err_time", "9:75"),
-        ("Mo 9:3", "impuls.schedule.err_time", "9:3"),
-        ("Mo-", "impuls.schedule.err_range", "Mo-"),
-        ("Mo-Mi-Fr", "impuls.schedule.err_range", "Mo-Mi-Fr"),
+        ("Mx-Fr", "parse.weekly.unknown", "Mx-Fr"),
+        ("Mondays-ish", "parse.weekly.unknown", "Mondays-ish"),
+        ("Mo-Fr 25:00", "parse.clock.invalid", "25:00"),
+        ("9:75", "parse.clock.invalid", "9:75"),
+        ("Mo 9:3", "parse.clock.invalid", "9:3"),
+        ("Mo-", "parse.weekly.range", "Mo-"),
+        ("Mo-Mi-Fr", "parse.weekly.range", "Mo-Mi-Fr"),
     ],
 )
-def test_parse_errors_name_the_wrong_part(spec: str, key: str, token: str) -> None:
-    with pytest.raises(ScheduleSyntaxError) as caught:
+def test_parse_errors_name_the_wrong_part(spec: str, key: str, shown: str) -> None:
+    with pytest.raises(ParseProblem) as caught:
         parse_schedule(spec)
     assert caught.value.key == key
-    assert caught.value.params["token"] == token
-    assert token in caught.value.message(Texts("de")).plain
+    assert shown in caught.value.params.values()
+    assert shown in caught.value.message(Texts("de")).plain
 
 
 def test_two_different_times_are_rejected() -> None:
-    with pytest.raises(ScheduleSyntaxError) as caught:
+    with pytest.raises(ParseProblem) as caught:
         parse_schedule("Mo-Fr 9:00 10 Uhr")
-    assert caught.value.key == "impuls.schedule.err_two_times"
+    assert caught.value.key == "parse.weekly.two_times"
     assert caught.value.params == {"first": "9:00", "second": "10Uhr"}
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 @pytest.mark.parametrize("spec", ["Mx", "25:00", "Mo-", "9:00 10:00"])
 def test_every_error_message_carries_examples_that_actually_parse(lang: str, spec: str) -> None:
-    with pytest.raises(ScheduleSyntaxError) as caught:
+    with pytest.raises(ParseProblem) as caught:
         parse_schedule(spec)
     message = caught.value.message(Texts(lang))
     examples = re.findall(r"`([^`]+)`", message.plain)
@@ -413,13 +413,13 @@ def test_schedule_rejects_empty_weekdays() -> None:
 
 
 # ------------------------------------------------- the posting loop with an injected clock
-# commands.impuls.run_due against a real SQLite store and a fake Matrix shell that deduplicates
+# scheduler.run_due against a real SQLite store and a fake Matrix shell that deduplicates
 # transaction IDs like Synapse does. No network: fast, and the clock is fully controlled.
 
 
 class FakeShell:
     def __init__(self, rooms: set[str]) -> None:
-        self.client = type("Client", (), {"rooms": dict.fromkeys(rooms)})()
+        self.rooms = set(rooms)
         self.calls: list[tuple[str, str, str]] = []  # (room, txn, body)
         self.events: dict[str, str] = {}  # txn → event id, as the homeserver remembers it
 
@@ -427,13 +427,17 @@ class FakeShell:
         self.calls.append((room_id, txn, content["body"]))
         return self.events.setdefault(txn, f"$event{len(self.events)}")
 
+    def is_joined(self, room_id: str) -> bool:
+        return room_id in self.rooms
+
 
 class FakeApp:
     def __init__(self, config: Config, store: Store, library: ImpulseLibrary, room: str) -> None:
         self.config = config
         self.store = store
         self.shell = FakeShell({room})
-        self.features = {"impuls": ImpulseFeature(library)}
+        self.state = States()
+        self.state.put(ImpulsesState(library))
         self.clock = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
     def now(self) -> dt.datetime:
@@ -482,7 +486,7 @@ async def make_app(tmp_path: Path, library: ImpulseLibrary) -> AsyncIterator[Any
         stores.append(store)
         app = FakeApp(config, store, library, ROOM)
         for room in (ROOM, *extra_rooms):
-            app.shell.client.rooms[room] = None
+            app.shell.rooms.add(room)
             await store.remember_room(room, 0, is_direct=False)
             sub = ImpulseSubscription(room, spec, watermark_ms=to_ms(subscribed_at))
             sub = replace(sub, next_due_ms=next_due_ms(app, sub, subscribed_at))  # type: ignore[arg-type]
@@ -525,7 +529,7 @@ async def test_loop_posts_each_slot_once_at_the_right_instant_across_dst(make_ap
         (dt.datetime(2026, 3, 31, 7, 0, tzinfo=UTC), "slot:2026-03-31T09:00"),
     ]
     # Every send was a different impulse, in rotation order, each with its own transaction ID.
-    library = app.features["impuls"].library
+    library = app.state.get(ImpulsesState).library
     titles = [body.split("\n", 1)[0] for _, _, body in app.shell.calls]
     assert titles == [impulse.title for impulse in library.impulses[:4]]
     assert len({txn for _, txn, _ in app.shell.calls}) == 4
@@ -580,7 +584,7 @@ async def test_crash_between_send_and_record_resends_the_same_impulse_and_txn(
 
 async def test_stale_open_claim_is_given_up_not_posted_late(make_app: Any) -> None:
     app = await make_app("täglich 09:00", berlin(2026, 6, 1, 8, 0), catch_up="2h")
-    library = app.features["impuls"].library
+    library = app.state.get(ImpulsesState).library
     slot = berlin(2026, 6, 1, 9, 0)
     await app.store.claim_impulse(
         ROOM, "slot:2026-06-01T09:00", "slot", library.impulses[0].id, to_ms(slot), to_ms(slot)

@@ -6,7 +6,6 @@ The end-to-end path with Synapse and a browser is in ``tests/test_web_browser.py
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 import shutil
@@ -98,7 +97,7 @@ async def dash(tmp_path: Path) -> AsyncIterator[Dashboard]:
     clock = Clock()
     bot = Impulsbot(load_config(_config(tmp_path)), clock=clock)
     await bot.store.open()
-    await asyncio.gather(*(c.setup(bot) for c in bot.registry if c.setup is not None))
+    await bot.setup_features()
     from bot.web import start_web
 
     bot.web = await start_web(bot)

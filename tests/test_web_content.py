@@ -65,7 +65,7 @@ async def test_catalogue_edit_validates_keeps_history_and_reloads(dash: Dashboar
 
 
 async def test_impulse_editor_preview_and_save(dash: Dashboard) -> None:
-    from commands.impuls import feature
+    from bot.features.impulses.state import impulses_state
 
     client = await dash.login(MOD)
     async with client:
@@ -84,7 +84,7 @@ async def test_impulse_editor_preview_and_save(dash: Dashboard) -> None:
         async with client.post(url, data={"csrf": csrf, "text": text, "aktion": "speichern"},
                                allow_redirects=False) as response:  # fmt: skip
             assert response.status == 303
-    assert feature(dash.bot).library.get("03-lean-coffee").title == "Lean Coffee neu"  # type: ignore[union-attr]
+    assert impulses_state(dash.bot).library.get("03-lean-coffee").title == "Lean Coffee neu"  # type: ignore[union-attr]
     client = await dash.login(MOD)
     async with client, client.post(dash.url + "/vorschau/..%2F..%2Fconfig") as response:
         assert response.status in (403, 404)  # no path outside the impulse folder

@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def content_errors() -> tuple[type[Exception], ...]:
     from bot.catalogue import CatalogueError
-    from bot.impulses import ImpulseError
+    from bot.features.impulses.library import ImpulseError
     from bot.tandem import ContentError
 
     return (CatalogueError, ImpulseError, ContentError)

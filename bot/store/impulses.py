@@ -28,7 +28,7 @@ ROTATION_KINDS = ("slot", "now")
 @dataclass(frozen=True)
 class ImpulseSubscription:
     room_id: str
-    schedule: str  # canonical spec (bot.schedule.Schedule.spec)
+    schedule: str  # canonical spec (bot.features.impulses.schedule.Schedule.spec)
     topics: tuple[str, ...] = ()
     pause_until: dt.date | None = None
     watermark_ms: int = 0  # last slot handled, or the moment of subscribing

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from bot.catalogue import FORMATS, TYPES, CatalogueError, load_catalogue
 from bot.export import iso_week
-from bot.impulses import ImpulseError, load_impulses
+from bot.features.impulses.library import ImpulseError, load_impulses
 from bot.text.i18n import Texts
 from bot.web import content_edit
 from bot.web.auth import SERVER, visitor
@@ -34,11 +34,11 @@ def _lang(request: web.Request) -> str:
 
 @ROUTES.get("/impulse")
 async def impulses(request: web.Request) -> web.Response:
+    from bot.features.impulses.state import impulses_state
     from commands.feedback import room_label
-    from commands.impuls import feature
 
     bot = _bot(request)
-    library = feature(bot).library
+    library = impulses_state(bot).library
     engagement = await bot.store.impulse_engagement() if visitor(request).role == "team" else {}
     rows = []
     for impulse in library:
@@ -98,7 +98,7 @@ async def impulse_editor(request: web.Request) -> web.Response:
 
 @ROUTES.post("/impulse/{name}/bearbeiten")
 async def impulse_save(request: web.Request) -> web.Response:
-    from commands.impuls import feature
+    from bot.features.impulses.state import impulses_state
 
     bot = _bot(request)
     name = _impulse_path(request).stem
@@ -114,7 +114,7 @@ async def impulse_save(request: web.Request) -> web.Response:
     if problems:
         return await _impulse_page(request, text, problems, status=422)
     try:
-        feature(bot).library = await asyncio.to_thread(
+        impulses_state(bot).library = await asyncio.to_thread(
             load_impulses, directory, bot.config.bot.language
         )
     except ImpulseError as exc:  # another file broke meanwhile: show it, keep the old library

@@ -1,4 +1,4 @@
-"""When impulses are posted: subscription specs, slot computation and the catch-up decision.
+"""When impulses are posted (the slot rules): subscription specs, slots and the catch-up decision.
 
 Everything here is pure: the caller injects ``now``/``after`` and the time zone, so the posting loop
 can be tested with a fake clock and behaves the same after restarts.
@@ -17,59 +17,18 @@ computing e.g. a sleep duration should do ``slot.astimezone(UTC) - now.astimezon
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-import holidays
-
-from bot.text.i18n import Message, Texts
+from bot.features.impulses.public_holidays import is_holiday, normalize_state
+from bot.text.weekdays import WORKDAYS, parse_weekly
 
 UTC = dt.UTC
-DEFAULT_WEEKDAYS = frozenset(range(5))  # Mon–Fri, Python numbering (0 = Monday)
+DEFAULT_WEEKDAYS = WORKDAYS  # Mon–Fri, Python numbering (0 = Monday)
 DEFAULT_TIME = dt.time(9, 0)
 DEFAULT_CATCH_UP = dt.timedelta(hours=2)
-
-# Locale keys of the weekdays, Python numbering.
-WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-# German first (the UI language), English spellings accepted too so English users can type them.
-_DAY_NAMES: dict[str, int] = {
-    **{name: i for i, name in enumerate(("mo", "di", "mi", "do", "fr", "sa", "so"))},
-    **{
-        name: i
-        for i, name in enumerate(
-            ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
-        )
-    },
-    "sonnabend": 5,
-    **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
-    **{
-        name: i
-        for i, name in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
-    "tues": 1,
-    "thur": 3,
-    "thurs": 3,
-}
-_DAY_GROUPS: dict[str, frozenset[int]] = {
-    "täglich": frozenset(range(7)),
-    "taeglich": frozenset(range(7)),
-    "daily": frozenset(range(7)),
-    "werktags": DEFAULT_WEEKDAYS,
-    "weekdays": DEFAULT_WEEKDAYS,
-    "wochenende": frozenset({5, 6}),
-    "weekend": frozenset({5, 6}),
-}
-# Words people naturally put in between ("Mo und Mi um 9 Uhr") that carry no meaning here.
-_FILLER = frozenset({"um", "at", "und", "and", "&", "ab", "jeden", "every"})
-_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?(uhr|h)?$")
-_LOOKS_LIKE_TIME = re.compile(r"^\d")
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,82 +55,19 @@ class Schedule:
         return f"{_german_days_spec(self.weekdays)} {self.time:%H:%M}"
 
 
-class ScheduleSyntaxError(ValueError):
-    """Unparseable schedule input; ``key``/``params`` name a locale text that shows an example."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(f"{key} {params}")
-        self.key = key
-        self.params = params
-
-    def message(self, texts: Texts) -> Message:
-        return texts(self.key, **self.params)
-
-
 def parse_schedule(text: str) -> Schedule:
-    """Parse ``[Mo-Fr|täglich|Mo,Mi,Fr] [HH:MM]`` (both parts optional, any order).
+    """A schedule as people type it, read by :func:`bot.text.weekdays.parse_weekly` ("Mo-Fr 9:00",
+    "dienstags 10 Uhr", "täglich", "9:30" …); without days Mo–Fr, without a time 09:00.
 
-    Defaults: Mo–Fr and 09:00. Accepts German and English day names (short or long, any case),
-    ranges ("Mo-Fr", "Mo bis Fr", wrapping "Fr-Mo"), lists ("Mo,Mi,Fr", "Mo und Mi") and times as
-    "9:30", "09:30", "9.30", "9 Uhr" or "9".
+    Raises :class:`bot.text.problems.ParseProblem`.
     """
-    days: set[int] = set()
-    time: dt.time | None = None
-    time_token = ""
-    for token in _tokens(text):
-        if _LOOKS_LIKE_TIME.match(token):
-            parsed = _parse_time(token)
-            if time is not None and parsed != time:
-                raise ScheduleSyntaxError(
-                    "impuls.schedule.err_two_times", first=time_token, second=token
-                )
-            time, time_token = parsed, token
-        else:
-            days |= _parse_days(token)
-    return Schedule(frozenset(days) or DEFAULT_WEEKDAYS, time or DEFAULT_TIME)
-
-
-def _tokens(text: str) -> list[str]:
-    """Split into day and time tokens; the user's spelling is kept for error messages."""
-    normal = re.sub(r"[–—]", "-", text.strip())
-    normal = re.sub(r"\s+(?:bis|to)\s+", "-", normal, flags=re.I)  # "Mo bis Fr" → "Mo-Fr"
-    normal = re.sub(r"\s*-\s*", "-", normal)
-    normal = re.sub(r"(\d)\s+(uhr|h)\b", r"\1\2", normal, flags=re.I)  # "9 Uhr": one token
-    parts = re.split(r"[\s,;/]+", normal)
-    return [part for part in parts if part and part.casefold() not in _FILLER]
-
-
-def _parse_time(token: str) -> dt.time:
-    match = _TIME.match(token.casefold())
-    if match:
-        hour, minute = int(match.group(1)), int(match.group(2) or 0)
-        if hour <= 23 and minute <= 59:
-            return dt.time(hour, minute)
-    raise ScheduleSyntaxError("impuls.schedule.err_time", token=token)
-
-
-def _parse_days(token: str) -> frozenset[int]:
-    if token.casefold() in _DAY_GROUPS:
-        return _DAY_GROUPS[token.casefold()]
-    if "-" not in token:
-        return frozenset({_day(token)})
-    start_name, _, end_name = token.partition("-")
-    if not start_name or not end_name or "-" in end_name:
-        raise ScheduleSyntaxError("impuls.schedule.err_range", token=token)
-    start, end = _day(start_name, whole=token), _day(end_name, whole=token)
-    # Ranges may wrap over the weekend ("Fr-Mo" = Fr, Sa, So, Mo).
-    return frozenset((start + offset) % 7 for offset in range((end - start) % 7 + 1))
-
-
-def _day(name: str, *, whole: str | None = None) -> int:
-    day = _DAY_NAMES.get(name.casefold().rstrip("."))
-    if day is None:
-        raise ScheduleSyntaxError("impuls.schedule.err_unknown", token=whole or name)
-    return day
+    weekly = parse_weekly(text)
+    time = DEFAULT_TIME if weekly.at is None else weekly.at
+    return Schedule(weekly.days or DEFAULT_WEEKDAYS, time)
 
 
 # --------------------------------------------------------------------------------------------
-# Describing schedules and slots for people
+# Days as runs ("Mo-Fr"), for the stored spec and for people
 # --------------------------------------------------------------------------------------------
 
 
@@ -193,7 +89,8 @@ def _runs(weekdays: frozenset[int]) -> list[tuple[int, int]]:
     return sorted(runs, key=lambda run: run[0])
 
 
-def _days_text(weekdays: frozenset[int], name: Callable[[int], str], dash: str) -> list[str]:
+def days_text(weekdays: frozenset[int], name: Callable[[int], str], dash: str) -> list[str]:
+    """Runs of three or more days as "first<dash>last", shorter runs day by day."""
     parts: list[str] = []
     for first, last in _runs(weekdays):
         length = (last - first) % 7 + 1
@@ -208,85 +105,7 @@ def _german_days_spec(weekdays: frozenset[int]) -> str:
     if len(weekdays) == 7:
         return "täglich"
     names = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
-    return ",".join(_days_text(weekdays, lambda d: names[d], "-"))
-
-
-def weekday_name(day: int, texts: Texts, *, long: bool = False) -> str:
-    """Localised weekday name (0 = Monday), short ("Mi") or long ("Mittwoch")."""
-    kind = "long" if long else "short"
-    return str(texts.raw(f"impuls.weekday_{kind}.{WEEKDAY_KEYS[day]}"))
-
-
-def describe_days(weekdays: frozenset[int], texts: Texts) -> str:
-    """Days for people, not for parsing: "Mo–Fr", "Mo, Mi, Fr", "täglich"."""
-    if len(weekdays) == 7:
-        return str(texts.raw("impuls.schedule.daily"))
-    return ", ".join(_days_text(weekdays, lambda d: weekday_name(d, texts), "–"))
-
-
-def describe_schedule(schedule: Schedule, texts: Texts) -> Message:
-    """Human description such as "Mo–Fr um 09:00 Uhr"."""
-    return texts(
-        "impuls.schedule.describe",
-        days=describe_days(schedule.weekdays, texts),
-        time=f"{schedule.time:%H:%M}",
-    )
-
-
-def format_date(day: dt.date, texts: Texts) -> str:
-    """Localised date with weekday, e.g. "Mi, 26.11.2026"."""
-    return texts(
-        "impuls.date",
-        weekday=weekday_name(day.weekday(), texts),
-        dd=f"{day.day:02d}",
-        mm=f"{day.month:02d}",
-        yyyy=f"{day.year:04d}",
-    ).plain
-
-
-def format_slot(slot: dt.datetime, tz: ZoneInfo, texts: Texts) -> str:
-    """Localised local date and time of a slot, e.g. "Mi, 26.11.2026, 09:00"."""
-    local = _require_aware(slot, "slot").astimezone(tz)
-    return texts("impuls.slot", date=format_date(local.date(), texts), time=f"{local:%H:%M}").plain
-
-
-# --------------------------------------------------------------------------------------------
-# Public holidays
-# --------------------------------------------------------------------------------------------
-
-
-@cache
-def normalize_state(state: str) -> str:
-    """Federal state code: "nw" or "Nordrhein-Westfalen" → "NW"; ValueError if unknown."""
-    value = state.strip()
-    codes = {code.casefold(): code for code in holidays.Germany.subdivisions}
-    aliases = {name.casefold(): code for name, code in _state_aliases().items()}
-    found = codes.get(value.casefold()) or aliases.get(value.casefold())
-    if found is None:
-        valid = ", ".join(code for code in holidays.Germany.subdivisions if len(code) == 2)
-        raise ValueError(f"unbekanntes Bundesland {state!r}; gültig sind: {valid}")
-    return found
-
-
-def _state_aliases() -> dict[str, str]:
-    return dict(getattr(holidays.Germany, "subdivisions_aliases", {}))
-
-
-@cache
-def _holiday_calendar(state: str, language: str | None = None) -> holidays.HolidayBase:
-    # The calendar fills in further years on demand, so one object per state is enough.
-    return holidays.Germany(subdiv=state, language=language)
-
-
-def is_holiday(day: dt.date, state: str | None) -> bool:
-    """Is ``day`` a public holiday in this federal state? ``None`` means: never skip."""
-    return state is not None and day in _holiday_calendar(normalize_state(state))
-
-
-def holiday_name(day: dt.date, state: str, lang: str = "de") -> str | None:
-    """Name of the public holiday on ``day`` in this state, in German or English, or None."""
-    language = "de" if lang == "de" else "en_US"
-    return _holiday_calendar(normalize_state(state), language).get(day)
+    return ",".join(days_text(weekdays, lambda d: names[d], "-"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,7 +113,7 @@ def holiday_name(day: dt.date, state: str, lang: str = "de") -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _require_aware(value: dt.datetime, name: str) -> dt.datetime:
+def require_aware(value: dt.datetime, name: str) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
     return value
@@ -347,7 +166,7 @@ def next_slots(
     Days up to and including ``pause_until`` and public holidays of ``holidays_state`` (e.g. "NW")
     have no slot.
     """
-    after_utc = _require_aware(after, "after").astimezone(UTC)
+    after_utc = require_aware(after, "after").astimezone(UTC)
     first_day = after_utc.astimezone(tz).date()
     found: list[dt.datetime] = []
     if count <= 0:
@@ -371,8 +190,8 @@ def slots_between(
     holidays_state: str | None = None,
 ) -> list[dt.datetime]:
     """All slots in the half-open interval (start, end], oldest first."""
-    start_utc = _require_aware(start, "start").astimezone(UTC)
-    end_utc = _require_aware(end, "end").astimezone(UTC)
+    start_utc = require_aware(start, "start").astimezone(UTC)
+    end_utc = require_aware(end, "end").astimezone(UTC)
     found: list[dt.datetime] = []
     if end_utc <= start_utc:
         return found
@@ -393,7 +212,7 @@ def slot_key(slot: dt.datetime, tz: ZoneInfo) -> str:
     Deterministic for the slots this module computes (at most one per local day), so it can go into
     a Matrix transaction ID: a retried send of the same slot is deduplicated by the homeserver.
     """
-    return f"{_require_aware(slot, 'slot').astimezone(tz):%Y-%m-%dT%H:%M}"
+    return f"{require_aware(slot, 'slot').astimezone(tz):%Y-%m-%dT%H:%M}"
 
 
 def parse_slot_key(key: str, tz: ZoneInfo) -> dt.datetime:
@@ -430,12 +249,12 @@ def due_slot(
     subscription the moment of subscribing (nothing before it is due). ``None`` means "unknown":
     only a slot within the catch-up window counts, and nothing is reported as skipped.
     """
-    now_utc = _require_aware(now, "now").astimezone(UTC)
+    now_utc = require_aware(now, "now").astimezone(UTC)
     window_start = now_utc - catch_up
     if last_slot_done is None:
         start = window_start - dt.timedelta(microseconds=1)  # a slot exactly catch_up old counts
     else:
-        start = _require_aware(last_slot_done, "last_slot_done").astimezone(UTC)
+        start = require_aware(last_slot_done, "last_slot_done").astimezone(UTC)
     missed = slots_between(
         schedule, tz, start, now_utc, pause_until=pause_until, holidays_state=holidays_state
     )

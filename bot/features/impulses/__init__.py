@@ -1,0 +1,1 @@
+"""Daily knowledge impulses: content files, rendering, rotation, schedules, exactly-once posts."""
