@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.features.polls.parse import PollInputError, parse_end_request, parse_poll_command
+from bot.features.polls.errors import PollInputError
+from bot.features.polls.parse import parse_end_request, parse_poll_command
 from bot.features.polls.start import end_on_request, start_poll
 from bot.registry import Command, Scope
 

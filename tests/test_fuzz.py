@@ -33,8 +33,8 @@ from bot.app import Impulsbot
 from bot.config import load_config
 from bot.features.impulses import schedule
 from bot.features.leancoffee import parse as leancoffee
+from bot.features.polls import errors, vote
 from bot.features.polls import parse as polls
-from bot.features.polls import vote
 from bot.matrix.shell import Members
 from bot.text import parsing
 from bot.text.problems import ParseProblem
@@ -105,7 +105,7 @@ TEXT = st.lists(st.one_of(st.text(max_size=12), SPECIALS), max_size=14).map("".j
 
 def _allowed_errors() -> dict[str, tuple[type[BaseException], ...]]:
     return {
-        "poll": (polls.PollInputError,),
+        "poll": (errors.PollInputError,),
         "vote": (vote.VoteInputError,),
         "feedback": (privacy.FeedbackInputError,),
         "schedule": (ParseProblem,),

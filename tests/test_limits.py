@@ -13,8 +13,8 @@ import vodozemac
 
 from bot import privacy
 from bot.features.leancoffee import parse as leancoffee
+from bot.features.polls import errors, vote
 from bot.features.polls import parse as polls
-from bot.features.polls import vote
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
 from bot.outcome import Rejected
@@ -176,7 +176,7 @@ def test_vote_numbers_are_bounded_with_a_message_naming_the_range(number: str) -
 
 def test_other_parsers_bound_their_numbers() -> None:
     huge = "9" * 5_000
-    with pytest.raises(polls.PollInputError) as caught:
+    with pytest.raises(errors.PollInputError) as caught:
         polls.parse_poll_command(f"Frage? | a | b --mehrfach={huge}")
     assert caught.value.key == "limits.selections_range"
     assert polls.parse_poll_number(huge) is None

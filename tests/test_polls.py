@@ -18,6 +18,7 @@ from bot.features.polls.announce import (
     build_start_content,
     message_content,
 )
+from bot.features.polls.errors import PollInputError
 from bot.features.polls.msc3381 import (
     KIND_DISCLOSED,
     KIND_UNDISCLOSED,
@@ -30,11 +31,7 @@ from bot.features.polls.msc3381 import (
     parse_response,
     parse_start,
 )
-from bot.features.polls.parse import (
-    MAX_ANSWER_LENGTH,
-    PollInputError,
-    parse_poll_command,
-)
+from bot.features.polls.parse import MAX_ANSWER_LENGTH, parse_poll_command
 from bot.features.polls.render import bar, render_results
 from bot.features.polls.tally import Tally, effective_end_ts, tally
 from bot.features.polls.vote import (

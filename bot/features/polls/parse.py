@@ -1,63 +1,29 @@
-"""``!umfrage`` read: question, answers and ``--options`` into a validated :class:`PollSpec`.
+"""``!umfrage`` read: question and answers in three forms into a validated :class:`PollSpec`.
 
-Also which poll a command names (``4``, ``#4``, ``Nr. 4``) and ``!umfrage beenden [N]``. Errors
-are :class:`PollError`: a locale key with its parameters, rendered with a correct example.
+Also which poll a command names (``4``, ``#4``, ``Nr. 4``) and ``!umfrage beenden [N]``. The
+``--options`` are :mod:`bot.features.polls.options`; errors :mod:`bot.features.polls.errors`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
 
+from bot.features.polls.errors import PollInputError
 from bot.features.polls.msc3381 import MAX_ANSWERS, answer_id
+from bot.features.polls.options import Options
 from bot.store.polls import Poll, PollAnswer
-from bot.text.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
-from bot.text.durations import parse_duration
-from bot.text.i18n import Message, Texts, join
-from bot.text.problems import ParseProblem
+from bot.text.bounds import POLL_NUMBERS, bounded_int
 
 MIN_ANSWERS = 2
 MAX_ANSWER_LENGTH = 240
 MAX_QUESTION_LENGTH = 500
-MIN_DURATION = timedelta(minutes=1)
-MAX_DURATION = timedelta(days=30)
 END_WORDS = frozenset({"beenden", "ende", "end", "schließen", "close", "stop"})
 
 _T = "umfrage."
 _POLL_NUMBER = re.compile(r"(?:nr\.?\s*|#)?(\d+)", re.I)
-
-
-class PollError(ValueError):
-    """Bad user input, already worded: ``key`` is a locale text, ``params`` fill it in.
-
-    :meth:`render` adds a correct example, so every error tells the user how to do it right.
-    """
-
-    example_key: ClassVar[str] = _T + "example"
-
-    def __init__(self, key: str, *, problem: ParseProblem | None = None, **params: Any) -> None:
-        super().__init__(f"{key} {params}" if params else key)
-        self.key = key
-        self.params = params
-        self.problem = problem  # worded by the shared parser (bot.text), e.g. a duration
-
-    def render(self, texts: Texts, prefix: str = "!") -> Message:
-        if self.problem is not None:
-            first = self.problem.message(texts)
-        else:
-            first = texts(self.key, prefix=prefix, **self.params)
-        return join([first, texts(self.example_key, prefix=prefix)])
-
-    @classmethod
-    def of(cls, problem: ParseProblem) -> PollError:
-        return cls(problem.key, problem=problem, **problem.params)
-
-
-class PollInputError(PollError):
-    """``!umfrage`` could not be understood; nothing must be posted."""
 
 
 @dataclass(frozen=True)
@@ -85,89 +51,6 @@ class PollSpec:
 _OPENING_QUOTES = '"„“'
 _CLOSING_QUOTES = '"“”'
 _WRAPPING_QUOTES = (('"', '"'), ("„", "“"), ("“", "”"))
-# "--name" or "--name=value"; phones often turn "--" into an en/em dash, so accept those too.
-_OPTION = re.compile(r"^(?P<dash>--|[–—])(?P<name>[^\W\d_][\w-]*)(?:=(?P<value>.*))?$", re.S)
-_OPTION_NAMES = {
-    **dict.fromkeys(("mehrfach", "multiple", "multi"), "multiple"),
-    **dict.fromkeys(("verdeckt", "hidden", "undisclosed"), "undisclosed"),
-    **dict.fromkeys(("anonym", "anonymous"), "anonymous"),
-    **dict.fromkeys(("dauer", "duration"), "duration"),
-}
-_DIGITS = re.compile(r"\d+")
-_AMOUNT = re.compile(r"\d+(?:[.,]\d+)?")
-
-
-@dataclass
-class _Options:
-    """Collects ``--options`` wherever they appear and removes them from the text."""
-
-    seen: set[str] = field(default_factory=set)
-    multiple: bool = False
-    max_selections: int | None = None  # None with multiple=True: all answers
-    undisclosed: bool = False
-    anonymous: bool = False
-    duration: timedelta | None = None
-
-    def strip_from(self, segment: str) -> str:
-        tokens = segment.split()
-        kept: list[str] = []
-        index = 0
-        while index < len(tokens):
-            token = tokens[index]
-            match = _OPTION.match(token)
-            name = _OPTION_NAMES.get(match["name"].casefold()) if match else None
-            if match is None or (name is None and match["dash"] != "--"):
-                kept.append(token)  # a dash followed by a word is only an option if we know it
-                index += 1
-                continue
-            if name is None:
-                raise PollInputError(_T + "err_unknown_option", option=token)
-            index = self._apply(name, token, match["value"], tokens, index + 1)
-        return " ".join(kept)
-
-    def _apply(self, name: str, token: str, value: str | None, tokens: list[str], nxt: int) -> int:
-        """Apply one option; returns the index of the next unread token."""
-        if name in self.seen:
-            raise PollInputError(_T + "err_duplicate_option", option=token.split("=", 1)[0])
-        self.seen.add(name)
-        if name == "multiple":
-            self.multiple = True
-            if value is None and nxt < len(tokens) and _DIGITS.fullmatch(tokens[nxt]):
-                value, nxt = tokens[nxt], nxt + 1
-            if value is not None:
-                try:  # 0 or more than the poll's answers: err_selections_range, below
-                    self.max_selections = bounded_int(value, 0, MAX_ANSWERS + 1)
-                except NotANumber:
-                    raise PollInputError(_T + "err_bad_selections", value=value) from None
-                except OutOfRange as exc:
-                    params = {**exc.params(), "low": 1, "high": MAX_ANSWERS}
-                    raise PollInputError("limits.selections_range", **params) from None
-        elif name == "duration":
-            if value is None:
-                value, nxt = _duration_tokens(tokens, nxt)
-            try:
-                self.duration = parse_duration(value, minimum=MIN_DURATION, maximum=MAX_DURATION)
-            except ParseProblem as problem:
-                raise PollInputError.of(problem) from None
-        elif value is not None:
-            raise PollInputError(_T + "err_option_value", option=token.split("=", 1)[0])
-        elif name == "undisclosed":
-            self.undisclosed = True
-        else:
-            self.anonymous = True
-        return nxt
-
-
-def _duration_tokens(tokens: list[str], nxt: int) -> tuple[str, int]:
-    """The value after ``--dauer``: one token, or two for '2 Std' (a bare '30' is minutes)."""
-    if nxt >= len(tokens) or _OPTION.match(tokens[nxt]):
-        return "", nxt
-    if _AMOUNT.fullmatch(tokens[nxt]) and nxt + 1 < len(tokens):
-        pair = f"{tokens[nxt]} {tokens[nxt + 1]}"
-        with contextlib.suppress(ParseProblem):
-            parse_duration(pair)
-            return pair, nxt + 2
-    return tokens[nxt], nxt + 1
 
 
 def _unwrap_quotes(text: str) -> str:
@@ -177,13 +60,13 @@ def _unwrap_quotes(text: str) -> str:
     return text
 
 
-def _pipe_items(text: str, options: _Options) -> list[str]:
+def _pipe_items(text: str, options: Options) -> list[str]:
     """``Frage | A | B``: the first segment is the question even if empty."""
     segments = [_unwrap_quotes(options.strip_from(s)) for s in text.split("|")]
     return [segments[0], *(s for s in segments[1:] if s)]
 
 
-def _quoted_items(text: str, options: _Options) -> list[str]:
+def _quoted_items(text: str, options: Options) -> list[str]:
     """``"Frage?" "A" "B"`` (also „…“ and “…”); unquoted text between quotes is an item too."""
     items: list[str] = []
     run: list[str] = []
@@ -211,7 +94,7 @@ def _quoted_items(text: str, options: _Options) -> list[str]:
     return [items[0], *(i for i in items[1:] if i)] if items else []
 
 
-def _line_items(text: str, options: _Options) -> list[str]:
+def _line_items(text: str, options: Options) -> list[str]:
     """One line for the question, one line per answer."""
     return [line for line in (options.strip_from(raw) for raw in text.splitlines()) if line]
 
@@ -232,7 +115,7 @@ def parse_poll_command(args: str) -> PollSpec:
     Raises :class:`PollInputError` for anything that must not be posted.
     """
     text = args.strip()
-    options = _Options()
+    options = Options()
     pipe_form = "|" in text
     if pipe_form:
         items = _pipe_items(text, options)
@@ -288,7 +171,7 @@ def _check_answers(answers: tuple[str, ...]) -> None:
         seen[key] = number
 
 
-def _max_selections(options: _Options, answer_count: int) -> int:
+def _max_selections(options: Options, answer_count: int) -> int:
     if not options.multiple:
         return 1
     if options.max_selections is None:

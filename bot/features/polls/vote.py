@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from bot.features.polls.errors import PollError
 from bot.features.polls.msc3381 import MAX_ANSWERS
-from bot.features.polls.parse import PollError
 from bot.store.poll_votes import Vote
 from bot.store.polls import Poll
 from bot.text.bounds import POLL_NUMBERS, NotANumber, OutOfRange, bounded_int
