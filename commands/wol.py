@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.features.polls.announce import build_start_content
-from bot.features.polls.live import record_start
 from bot.features.polls.msc3381 import POLL_START, TEXT, answer_id
+from bot.features.polls.record import record_start
 from bot.matrix.shell import SendFailed, txn_id
 from bot.registry import Command, Job, Scope, SubScope
 from bot.store.polls import Poll, PollAnswer

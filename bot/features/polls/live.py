@@ -1,12 +1,11 @@
-"""Polls against the homeserver: recording starts, reading responses, reconciling, ending.
+"""Polls against the homeserver: reading starts, responses and ends, reconciling, ending.
 
-Every poll in a room the bot is in is recorded, whoever posted it (``!umfrage``, Element's poll
-button, the WOL retro poll). Responses come from the sync and, every
-:data:`~bot.features.polls.jobs.RECONCILE_SECONDS` while a poll is open, from ``/relations``, so a
-response the sync skipped is repaired while the bot runs. Ending follows MSC3381 and Element: the
-end event is sent first and everything up to its ``origin_server_ts`` counts; the result follows
-as a message of its own. Matrix is reached only through ``app.shell``; nio events are read with
-:mod:`bot.events`.
+Every poll in a room the bot is in is recorded (:mod:`bot.features.polls.record`). Responses
+come from the sync and, every :data:`~bot.features.polls.jobs.RECONCILE_SECONDS` while a poll is
+open, from ``/relations``, so a response the sync skipped is repaired while the bot runs. Ending
+follows MSC3381 and Element: the end event is sent first and everything up to its
+``origin_server_ts`` counts; the result follows as a message of its own. Matrix is reached only
+through ``app.shell``; nio events are read with :mod:`bot.events`.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ from bot.features.polls.msc3381 import (
     START_TYPES,
     parse_end,
     parse_response,
-    parse_start,
 )
+from bot.features.polls.record import announce_number, record_start
 from bot.features.polls.view import current_result, results_message
-from bot.matrix.shell import SendFailed, txn_id
-from bot.store.polls import NewPoll, PollRecord
+from bot.matrix.shell import txn_id
+from bot.store.polls import PollRecord
 from bot.text.i18n import join
 
 if TYPE_CHECKING:
@@ -44,48 +43,6 @@ _RELATED_TYPES = RESPONSE_TYPES | END_TYPES
 
 
 # --- reading starts, responses and ends -----------------------------------------------------------
-
-
-async def record_start(
-    app: Impulsbot,
-    room_id: str,
-    content: Any,
-    event_type: str,
-    *,
-    creator: str,
-    ts: int,
-    event_id: str,
-    origin: str,
-) -> PollRecord | None:
-    """Record a poll start (any form); None if it is no usable poll."""
-    poll = parse_start(event_type, content)
-    if poll is None:
-        return None
-    texts = await app.room_texts(room_id)
-    new = NewPoll(room_id, creator, event_id, poll, texts.lang, ts, None)
-    record = await app.store.record_poll_start(new, event_id, origin=origin)
-    log.info("recorded poll %s (%s) in %s", record.id, origin, room_id)
-    return record
-
-
-async def _announce_number(app: Impulsbot, record: PollRecord) -> None:
-    """Tell the poll's thread its number: clients without poll support can vote by command."""
-    assert record.start_event_id is not None
-    texts = await app.room_texts(record.room_id)
-    message = texts(_T + "element_poll_note", number=record.id, prefix=app.config.bot.prefix)
-    content = app.message_content(message, notice=True)
-    content["m.relates_to"] = {
-        "rel_type": "m.thread",
-        "event_id": record.start_event_id,
-        "is_falling_back": True,
-        "m.in_reply_to": {"event_id": record.start_event_id},
-    }
-    try:
-        await app.shell.send(
-            record.room_id, "m.room.message", content, txn_id("poll-note", record.start_event_id)
-        )
-    except SendFailed as exc:
-        log.warning("could not announce poll %s: %s", record.id, exc)
 
 
 async def ingest(
@@ -115,7 +72,7 @@ async def ingest(
             origin="element",
         )
         if record is not None:
-            await _announce_number(app, record)
+            await announce_number(app, record)
     elif event_type in RESPONSE_TYPES:
         response = parse_response(event_type, content)
         if response is None:
