@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bench.bench_roundtrip import percentile
+from bench.helpers import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 ROWS = 100_000
@@ -67,7 +67,7 @@ def _config(folder: Path) -> Path:
 
 
 async def _seed(bot: Any, rows: int) -> None:
-    from bot.insights import topic_key
+    from bot.features.insights.record import topic_key
     from bot.store.feedback import FeedbackRecord
     from bot.store.insights import SearchLogRecord
     from bot.store.polls import NewPoll, Poll, PollAnswer

@@ -78,7 +78,8 @@ def _peak_rss_bytes() -> int:
 
 
 def _child(fmt: str, path: str, rows: int) -> None:
-    from bot.export import FEEDBACK_COLUMNS, write_export
+    from bot.features.export.feedback_rows import FEEDBACK_COLUMNS
+    from bot.features.export.table import write_export
 
     if fmt == "xlsx":
         import openpyxl  # noqa: F401  # import cost is not export memory

@@ -16,7 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.bench_roundtrip import BotProcess, from_sender, percentile, timed_ask, user
+from bench.helpers import BotProcess, greeted_room, print_figures, timed_ask, timings, user
 from bot.dev.server import federating_pair
 
 ROUNDS = 50
@@ -38,9 +38,7 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
             try:
                 rooms = {}
                 for name, sender in (("local", local), ("federated", far)):
-                    room = await sender.create_room(invite=[bot.user_id], encrypted=False)
-                    await sender.wait_for(room, from_sender(bot.user_id), timeout=120)  # greeting
-                    rooms[name] = (sender, room)
+                    rooms[name] = (sender, await greeted_room(sender, bot.user_id, timeout=120))
                 for _ in range(5):  # warm-up, not counted
                     for sender, room in rooms.values():
                         await timed_ask(sender, room, "!ping")
@@ -59,10 +57,8 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
     local_median, fed_median = statistics.median(local_ms), statistics.median(fed_ms)
     return {
         "federation_rounds": rounds,
-        "federation_local_median_ms": round(local_median, 1),
-        "federation_local_p95_ms": round(percentile(local_ms, 0.95), 1),
-        "federation_remote_median_ms": round(fed_median, 1),
-        "federation_remote_p95_ms": round(percentile(fed_ms, 0.95), 1),
+        **timings("federation_local", local_ms),
+        **timings("federation_remote", fed_ms),
         "federation_extra_median_ms": round(fed_median - local_median, 1),
         "federation_ratio_median": round(fed_median / local_median, 2),
     }
@@ -75,8 +71,7 @@ def run(rounds: int = ROUNDS) -> dict[str, float | int | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    for key, value in run(parser.parse_args().rounds).items():
-        print(f"{key:32} {value}")
+    print_figures(run(parser.parse_args().rounds))
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Every case in a plain and in an encrypted room; each kind's cases spread over a few
     rooms that run side by side (within a room, one command at a time)."""
-    from bench.bench_roundtrip import BotProcess, homeserver, user
+    from bench.helpers import BotProcess, homeserver, user
 
     chosen = cases(registry(), sample)
     total = FuzzFigures()
@@ -196,5 +196,6 @@ def run(sample: int | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    for key, value in run().items():
-        print(f"{key:32} {value}")
+    from bench.helpers import print_figures
+
+    print_figures(run())

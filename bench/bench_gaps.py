@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.insights import load_report
+from bot.features.insights.report import load_report
 from bot.store import Store
 
 SEARCHES = 1_000_000

@@ -13,25 +13,25 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from bench.bench_roundtrip import (
+from bench.bench_roundtrip import start_echo
+from bench.helpers import (
     BotProcess,
     from_sender,
     homeserver,
     percentile,
+    print_figures,
     register,
-    start_echo,
     timed_ask,
     user,
 )
 from bot.store import Store
+from tests.faultproxy import FaultProxy
 
 PINGS = 20
 CPU_COMMANDS = 40
@@ -40,31 +40,15 @@ SEED_PEOPLE = 300
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class HangProxy:
+class HangProxy(FaultProxy):
     """Forwards everything to the homeserver; event sends into ``hang_room`` never return."""
 
-    def __init__(self, upstream: str, port: int) -> None:
-        self.upstream = upstream.rstrip("/")
-        self.url = f"http://127.0.0.1:{port}"
-        self.port = port
+    max_body = 200 * 1024 * 1024
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream, faults=[None], matches=lambda method, path: False)
         self.hang_room: str | None = None
         self.held = 0
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
-        app = web.Application(client_max_size=200 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
 
     def _holds(self, request: web.Request) -> bool:
         room = self.hang_room
@@ -77,26 +61,11 @@ class HangProxy:
         if self._holds(request):
             self.held += 1
             await asyncio.sleep(3600)
-        assert self._session is not None
-        async with self._session.request(
-            request.method,
-            self.upstream + request.path_qs,
-            data=await request.read(),
-            headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
-        ) as upstream:
-            body = await upstream.read()
-            headers = {"Content-Type": upstream.headers.get("Content-Type", "application/json")}
-            return web.Response(status=upstream.status, body=body, headers=headers)
+        return await super()._handle(request)
 
 
 def _quoted(room_id: str) -> str:
     return room_id.replace("!", "%21").replace(":", "%3A")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -142,7 +111,7 @@ async def pings(sender: Any, room: str, count: int) -> list[float]:
 
 async def measure(pings_per_phase: int = PINGS) -> dict[str, Any]:
     async with homeserver() as (server, folder):
-        proxy = HangProxy(server.url, free_port())
+        proxy = HangProxy(server.url)
         await proxy.start()
         sender = await user(server, folder, "sender")
         bot = BotProcess(
@@ -228,8 +197,7 @@ def run(pings_per_phase: int = PINGS) -> dict[str, Any]:
 
 def main() -> None:
     started = time.monotonic()
-    for key, value in run().items():
-        print(f"{key:36} {value}")
+    print_figures(run(), 36)
     print(f"{'isolation_bench_seconds':36} {time.monotonic() - started:.0f}")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from nio import Event
 
-from bench.bench_roundtrip import BotProcess, from_sender, homeserver, percentile, user
+from bench.helpers import BotProcess, from_sender, homeserver, percentile, print_figures, user
 from bot.dev.client import DevUser
 
 USERS = 20
@@ -193,5 +193,4 @@ def run(users: int = USERS, rooms: int = ROOMS, commands: int = COMMANDS) -> dic
 
 
 if __name__ == "__main__":
-    for key, value in run().items():
-        print(f"{key:32} {value}")
+    print_figures(run())

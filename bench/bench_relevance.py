@@ -1,8 +1,10 @@
 """Search quality on a graded query set: nDCG@5, MRR, hit@3 and nothing-fits precision, for the
 whole set and per role, plus p95 latency of the same queries on 10,000 synthetic offerings.
 
-Run: ``python -m bench.bench_relevance [QUERIES.yaml]`` (default ``tests/search_eval.yaml``, the
-held-out evaluation set; ``tests/search_tuning.yaml`` is the set the engine was tuned on).
+Run: ``python -m bench.bench_relevance [QUERIES.yaml …]`` (default ``tests/search_heldout.yaml``,
+the held-out evaluation set, measured by the integrator only; ``tests/search_tuning.yaml`` and
+``tests/search_tuning_2.yaml`` (the round-2 evaluation set, retired to tuning once its per-role
+figures had been read) are the sets the engine is tuned on). Several files are measured together.
 Targets (issue 15): hit@3 ≥ 95 %, nothing-fits precision ≥ 95 %, p95 < 10 ms.
 
 File format::
@@ -31,12 +33,12 @@ from pathlib import Path
 import yaml
 
 from bench.bench_search import synthetic_catalogue
-from bot.catalogue import load_catalogue
-from bot.search import SearchIndex, SearchResult
+from bot.features.catalogue.load import load_catalogue
+from bot.features.search import SearchIndex, SearchResult
 
 REPO = Path(__file__).resolve().parent.parent
-EVAL = REPO / "tests" / "search_eval.yaml"
-TUNING = REPO / "tests" / "search_tuning.yaml"
+HELDOUT = REPO / "tests" / "search_heldout.yaml"
+TUNING = (REPO / "tests" / "search_tuning.yaml", REPO / "tests" / "search_tuning_2.yaml")
 CONTENT = REPO / "content"
 DEPTH = 5
 LATENCY_ENTRIES = 10_000
@@ -151,15 +153,16 @@ def latency_p95(queries: list[str], entries: int = LATENCY_ENTRIES) -> float:
 
 
 def run(path: Path | None = None, latency: bool = True) -> dict[str, float | int | str]:
-    """Flat figures for bench/run_all.py (all roles as ``<role>_<metric>``)."""
-    path = path or (EVAL if EVAL.is_file() else TUNING)
-    cases = load_cases(path)
+    """Flat figures for bench/run_all.py (all roles as ``<role>_<metric>``): the held-out set
+    when present, else both tuning sets together."""
+    paths = [path] if path else [HELDOUT] if HELDOUT.is_file() else list(TUNING)
+    cases = [case for one in paths for case in load_cases(one)]
     index = SearchIndex.build(load_catalogue(CONTENT))
     try:
         by_role, _ = evaluate(index, cases)
     finally:
         index.close()
-    figures: dict[str, float | int | str] = {"file": path.name}
+    figures: dict[str, float | int | str] = {"file": "+".join(p.name for p in paths)}
     for role, values in by_role.items():
         figures.update({f"{role}_{k}": v for k, v in values.items()})
     if latency:
@@ -169,15 +172,16 @@ def run(path: Path | None = None, latency: bool = True) -> dict[str, float | int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("queries", nargs="?", type=Path, default=EVAL)
+    parser.add_argument("queries", nargs="*", type=Path, default=[HELDOUT])
     parser.add_argument("--no-latency", action="store_true", help="skip the 10,000-entry run")
     parser.add_argument("--misses", action="store_true", help="print every miss")
     args = parser.parse_args()
-    cases = load_cases(args.queries)
+    cases = [case for path in args.queries for case in load_cases(path)]
     index = SearchIndex.build(load_catalogue(CONTENT))
     by_role, misses = evaluate(index, cases)
     index.close()
-    print(f"{args.queries.name}: {len(cases)} queries on {CONTENT.name}/")
+    names = " + ".join(path.name for path in args.queries)
+    print(f"{names}: {len(cases)} queries on {CONTENT.name}/")
     print(f"{'role':<22}{'n':>4}{'nDCG@5':>9}{'MRR':>8}{'hit@3':>8}{'nofit':>8}")
     for role, f in by_role.items():
         print(

@@ -5,138 +5,38 @@ SQLite crypto store, the bot's sync filter and long-poll timeout) and answer wit
 reply. One sender alternates between the two rooms, so both paths see the same load; the time is
 taken from the sender's send until its own sync shows the reply.
 
-Also home of the helpers the other live benchmarks share (throwaway Synapse, bot subprocess).
+The helpers the live benchmarks share are in ``bench/helpers.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import yaml
 from nio import AsyncClient, AsyncClientConfig, RoomMessageText, SyncResponse
 from nio.store import SqliteStore
 
-from bot.dev.client import DevUser, body_of
+from bench.helpers import (
+    BotProcess,
+    greeted_room,
+    homeserver,
+    percentile,
+    print_figures,
+    register,
+    spawn,
+    timed_ask,
+    timings,
+    user,
+)
 from bot.dev.server import LocalSynapse, RegisteredUser
 from bot.matrix.shell import SYNC_FILTER, SYNC_TIMEOUT_MS
 
 REPO = Path(__file__).resolve().parent.parent
 ROUNDS = 100
-
-
-# ---------------------------------------------------------------------------- shared helpers
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set size of a process in MB (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-@contextlib.asynccontextmanager
-async def homeserver() -> AsyncIterator[tuple[LocalSynapse, Path]]:
-    with tempfile.TemporaryDirectory(prefix="impulsbot-bench-") as tmp:
-        folder = Path(tmp)
-        server = LocalSynapse(folder / "synapse")
-        await server.start()
-        try:
-            yield server, folder
-        finally:
-            await server.stop()
-
-
-async def register(server: LocalSynapse, localpart: str) -> RegisteredUser:
-    return await server.register(localpart, secrets.token_urlsafe(12))
-
-
-async def user(server: LocalSynapse, folder: Path, localpart: str) -> DevUser:
-    client = DevUser(server.url, await register(server, localpart), folder / f"client-{localpart}")
-    await client.start()
-    return client
-
-
-class BotProcess:
-    """The bot as production runs it: ``python -m bot.cli run --config …`` in its own process."""
-
-    def __init__(self, server: LocalSynapse, folder: Path, **sections: dict[str, Any]) -> None:
-        self.server = server
-        self.folder = folder / "bot"
-        self.localpart = f"impulsbot{secrets.token_hex(2)}"
-        self.user_id = server.user_id(self.localpart)
-        self.password = secrets.token_urlsafe(12)
-        self.sections = sections
-        self.process: subprocess.Popen[bytes] | None = None
-        self.started_at = 0.0
-
-    async def prepare(self) -> RegisteredUser:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        registered = await self.server.register(self.localpart, self.password)
-        data: dict[str, Any] = {
-            "matrix": {
-                "homeserver": self.server.url,
-                "user_id": self.user_id,
-                "password": self.password,
-            },
-            "storage": {"database": str(self.folder / "data" / "impulsbot.db")},
-            "content": {"directory": str(REPO / "content")},
-            "access": {"invite_allowlist": [self.server.server_name]},
-        }
-        for name, values in self.sections.items():
-            data.setdefault(name, {}).update(values)
-        (self.folder / "config.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
-        return registered
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        argv = [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--config",
-            str(self.folder / "config.yaml"),
-        ]
-        with (self.folder / "bot.log").open("ab") as log:
-            self.started_at = time.monotonic()
-            self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=log)
-
-    def rss_mb(self) -> float:
-        assert self.process is not None
-        return rss_mb(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
-def from_sender(sender: str):  # type: ignore[no-untyped-def]
-    return lambda event: getattr(event, "sender", None) == sender and bool(body_of(event))
 
 
 # ---------------------------------------------------------------------------- the echo client
@@ -196,30 +96,12 @@ async def echo_forever(homeserver_url: str, user_id: str, token: str, device: st
 
 
 def start_echo(server: LocalSynapse, echo: RegisteredUser, folder: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.bench_roundtrip",
-        "--echo",
-        server.url,
-        echo.user_id,
-        echo.access_token,
-        echo.device_id,
-        str(folder / "echo-store"),
-    ]
-    with (folder / "echo.log").open("ab") as log:
-        return subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=log)
+    argv = [sys.executable, "-m", "bench.bench_roundtrip", "--echo", server.url, echo.user_id]
+    argv += [echo.access_token, echo.device_id, str(folder / "echo-store")]
+    return spawn(argv, folder / "echo.log")
 
 
 # ---------------------------------------------------------------------------- the benchmark
-
-
-async def timed_ask(sender: DevUser, room_id: str, body: str) -> float:
-    started = time.perf_counter()
-    event_id = await sender.say(room_id, body)
-    await sender.wait_reply(room_id, event_id, timeout=30)
-    return (time.perf_counter() - started) * 1000
 
 
 async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
@@ -231,8 +113,7 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
         echo_process = start_echo(server, echo, folder)
         sender = await user(server, folder, "sender")
         try:
-            bot_room = await sender.create_room(invite=[bot.user_id], encrypted=False)
-            await sender.wait_for(bot_room, from_sender(bot.user_id), timeout=60)  # greeting
+            bot_room = await greeted_room(sender, bot.user_id, timeout=60)
             echo_room = await sender.create_room(invite=[echo.user_id], encrypted=False)
             await sender.wait_for(
                 echo_room,
@@ -259,10 +140,8 @@ async def measure(rounds: int = ROUNDS) -> dict[str, float | int | str]:
     bot_median, echo_median = statistics.median(bot_ms), statistics.median(echo_ms)
     return {
         "roundtrip_rounds": rounds,
-        "roundtrip_bot_median_ms": round(bot_median, 1),
-        "roundtrip_bot_p95_ms": round(percentile(bot_ms, 0.95), 1),
-        "roundtrip_echo_median_ms": round(echo_median, 1),
-        "roundtrip_echo_p95_ms": round(percentile(echo_ms, 0.95), 1),
+        **timings("roundtrip_bot", bot_ms),
+        **timings("roundtrip_echo", echo_ms),
         "roundtrip_ratio_median": round(bot_median / echo_median, 3),
         "roundtrip_ratio_p95": round(percentile(bot_ms, 0.95) / percentile(echo_ms, 0.95), 3),
         "roundtrip_target_ratio": "<= 1.15",
@@ -282,8 +161,7 @@ def main() -> None:
         Path(args.echo[4]).mkdir(parents=True, exist_ok=True)
         asyncio.run(echo_forever(*args.echo))
         return
-    for key, value in run(args.rounds).items():
-        print(f"{key:32} {value}")
+    print_figures(run(args.rounds))
 
 
 if __name__ == "__main__":

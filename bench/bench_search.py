@@ -15,9 +15,9 @@ import random
 import statistics
 import time
 
-from bot.catalogue import FORMATS, TYPES, Catalogue, Offering
-from bot.search import SearchIndex
-from bot.searchkit.morphology import lexicon
+from bot.features.catalogue.model import FORMATS, TYPES, Catalogue, Offering
+from bot.features.search import SearchIndex
+from bot.features.search.morphology import lexicon
 
 ENTRIES = 10_000
 QUERIES = 2_000

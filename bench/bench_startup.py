@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.bench_roundtrip import BotProcess, homeserver, user
+from bench.helpers import BotProcess, homeserver, print_figures, user
 from bot.dev.client import DevUser
 
 ROOMS = 300
@@ -125,5 +125,4 @@ def run(rooms: int = ROOMS) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    for key, value in run().items():
-        print(f"{key:32} {value}")
+    print_figures(run())

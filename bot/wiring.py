@@ -8,11 +8,14 @@ personal-data categories. ``!hilfe`` lists commands in this order; ``!meine-date
 from __future__ import annotations
 
 from bot.feature import Feature
+from bot.features.feedback import rooms as feedback_rooms
 from bot.features.impulses import feedback as impulse_feedback
 from bot.features.impulses import scheduler as impulse_scheduler
 from bot.features.impulses import state as impulse_state
 from bot.features.polls import jobs as poll_jobs
 from bot.features.polls import live as poll_live
+from bot.features.search import digest as search_digest
+from bot.features.search import state as search_state
 from bot.registry import Job, Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
@@ -59,6 +62,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "feedback",
         commands=(feedback.COMMAND, export.COMMAND),
+        listeners=(feedback_rooms.on_event,),
         personal_data=feedback_store.PERSONAL_DATA,
     ),
     Feature(
@@ -74,6 +78,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "search",
         commands=(angebot.COMMAND, wunsch.COMMAND),
+        jobs=(Job(every_seconds=600, run=search_digest.digest_job),),
+        setup=search_state.setup,
         personal_data=insights_store.PERSONAL_DATA,
     ),
     Feature(

@@ -9,7 +9,7 @@ decision.
 from __future__ import annotations
 
 from bot.context import Context
-from bot.exports.feedback import MIMETYPES, FeedbackExportRefused, export_bytes
+from bot.features.export.feedback import MIMETYPES, FeedbackExportRefused, export_bytes
 from bot.registry import Command, Scope
 
 DATASETS = frozenset({"feedback", "rückmeldungen", "rueckmeldungen"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
+from bot.features.feedback.state import AnonymousTimes, ForgetRequests
 from bot.personal_data import collect, erase
 from bot.privacy import count_entries, describe_counts
 from bot.registry import Command, Scope
@@ -10,9 +11,6 @@ from bot.text.i18n import join
 
 CONFIRM_WORDS = frozenset({"bestätigen", "bestaetigen", "bestatigen", "confirm", "ja", "yes"})
 CONFIRM_WINDOW_MS = 5 * 60 * 1000
-# Pending requests live in memory only: an unconfirmed request leaves no trace on disk, and
-# after a restart the person simply asks again.
-PENDING = "forget.pending"
 DONE_KEY = "forgotten:{event_id}"  # a re-run of the confirmation says "done", not "no request"
 
 
@@ -32,7 +30,7 @@ async def request(ctx: Context) -> None:
     if not any(counts.values()):
         await ctx.reply(ctx.text("feedback.forget.nothing"))
         return
-    _pending(ctx)[ctx.sender] = ctx.incoming.timestamp_ms
+    ctx.app.state.get(ForgetRequests).pending[ctx.sender] = ctx.incoming.timestamp_ms
     minutes = CONFIRM_WINDOW_MS // 60_000
     summary = describe_counts(ctx.t, counts)
     await ctx.reply(ctx.text("feedback.forget.confirm", summary=summary, minutes=minutes))
@@ -41,7 +39,7 @@ async def request(ctx: Context) -> None:
 async def confirm(ctx: Context) -> None:
     store = ctx.app.store
     done_key = DONE_KEY.format(event_id=ctx.incoming.event_id)
-    requested = _pending(ctx).pop(ctx.sender, None)
+    requested = ctx.app.state.get(ForgetRequests).pending.pop(ctx.sender, None)
     if requested is None:
         done = await store.get_value(done_key)
         await ctx.reply(
@@ -54,9 +52,7 @@ async def confirm(ctx: Context) -> None:
     counts = await erase(store, ctx.sender)
     ctx.app.private.forget_user(ctx.sender)  # the in-memory mirror of the DM record
     await store.set_value(done_key, "1")
-    times = ctx.app.features.get("feedback.anonymous_times", {})
-    for key in [k for k in times if k[0] == ctx.sender]:
-        del times[key]
+    ctx.app.state.get(AnonymousTimes).forget(ctx.sender)
     contact = ctx.app.config.privacy.contact
     await ctx.reply(
         join(
@@ -66,11 +62,6 @@ async def confirm(ctx: Context) -> None:
             ]
         )
     )
-
-
-def _pending(ctx: Context) -> dict[str, int]:
-    pending: dict[str, int] = ctx.app.features.setdefault(PENDING, {})
-    return pending
 
 
 COMMAND = Command(name="forget", german="vergessen", handler=vergessen, scope=Scope.PERSONAL)

@@ -10,11 +10,11 @@ the feedback export).
 from __future__ import annotations
 
 from bot.context import Context
-from bot.insights import wish_stems
+from bot.features.feedback.anonymous import anonymous_times, refuse_anonymous_in_room
+from bot.features.insights.record import wish_stems
 from bot.privacy import remove_anonymous_flag
 from bot.registry import Command, Scope
 from bot.store.feedback import FeedbackRecord
-from commands.feedback import anonymous_times, refuse_anonymous_in_room
 
 MAX_WISH_CHARS = 1000
 WISH_RATE_WINDOW_MS = 3600 * 1000

@@ -18,6 +18,16 @@ from bot.app import Impulsbot
 from bot.config import Config, load_config
 from bot.dev.client import DevUser
 from bot.dev.server import LocalSynapse
+from tests.scenario import (
+    Chat,
+    ChatFactory,
+    Group,
+    GroupFactory,
+    MemberFactory,
+    from_bot,
+    group_room,
+    invite,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # Every feature's integration tests run once in a plain and once in an encrypted room.
@@ -125,21 +135,33 @@ async def make_bot(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotFa
         await bot.stop()
 
 
-@pytest_asyncio.fixture
-async def make_user(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[UserFactory]:
+@contextlib.asynccontextmanager
+async def people_on(
+    server: LocalSynapse, folder: Path, default_name: str = "user"
+) -> AsyncIterator[UserFactory]:
+    """A factory of new people registered on ``server`` (client stores below ``folder``); their
+    clients close when the block ends."""
     users: list[DevUser] = []
 
-    async def factory(name: str = "user") -> DevUser:
+    async def factory(name: str = default_name) -> DevUser:
         localpart = unique(name)
-        registered = await synapse.register(localpart, secrets.token_urlsafe(12))
-        user = DevUser(synapse.url, registered, tmp_path / f"client-{localpart}")
+        registered = await server.register(localpart, secrets.token_urlsafe(12))
+        user = DevUser(server.url, registered, folder / f"client-{localpart}")
         users.append(user)
         await user.start()
         return user
 
-    yield factory
-    for user in users:
-        await user.close()
+    try:
+        yield factory
+    finally:
+        for user in users:
+            await user.close()
+
+
+@pytest_asyncio.fixture
+async def make_user(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[UserFactory]:
+    async with people_on(synapse, tmp_path) as factory:
+        yield factory
 
 
 async def room_with_bot(
@@ -151,13 +173,62 @@ async def room_with_bot(
     ``trusted_private_chat``: both at power level 100); ``direct=False`` makes it an ordinary
     private room, which the bot never treats as a direct chat.
     """
-    from bot.dev.client import body_of
-
     room_id = await user.create_room(
         invite=[bot.user_id],
         encrypted=encrypted,
         direct=direct,
         preset="trusted_private_chat" if direct else "private_chat",
     )
-    await user.wait_for(room_id, lambda e: e.sender == bot.user_id and "Impulsbot" in body_of(e))
+    await user.wait_for(room_id, from_bot(bot, "Impulsbot"))
     return room_id
+
+
+# --- scenarios (tests/scenario.py): a bot, people and their room ---------------------------------
+
+
+@pytest_asyncio.fixture
+async def make_chat(make_bot: BotFactory, make_user: UserFactory) -> ChatFactory:
+    """``await make_chat(encrypted, name="alice", role=None, direct=True, **config_sections)``:
+    a new person, a new bot (configured with the sections; with ``role="team"`` or
+    ``"moderators"`` the person is on that access list) and their room with it."""
+
+    async def factory(
+        encrypted: bool = False,
+        *,
+        name: str = "alice",
+        role: str | None = None,
+        direct: bool = True,
+        **sections: Any,
+    ) -> Chat:
+        user = await make_user(name)
+        if role is not None:
+            sections["access"] = {**sections.get("access", {}), role: [user.user_id]}
+        bot = await make_bot(**sections)
+        return Chat(bot, user, await room_with_bot(user, bot, encrypted, direct=direct))
+
+    return factory
+
+
+@pytest_asyncio.fixture
+async def make_member(make_user: UserFactory) -> MemberFactory:
+    """``await make_member(host, room, "bob")``: a new person the host invites into the room."""
+
+    async def factory(host: DevUser, room: str, name: str = "guest") -> DevUser:
+        guest = await make_user(name)
+        await invite(host, room, guest)
+        return guest
+
+    return factory
+
+
+@pytest_asyncio.fixture
+async def make_group(make_bot: BotFactory, make_user: UserFactory) -> GroupFactory:
+    """``bot, (alice, bob), room = await make_group("alice", "bob", encrypted=…, **sections)``:
+    a new bot and a room the first person opened with the others and the bot, all joined."""
+
+    async def factory(*names: str, encrypted: bool = False, **sections: Any) -> Group:
+        bot = await make_bot(**sections)
+        people = [await make_user(name) for name in names]
+        return Group(bot, people, await group_room(people[0], people[1:], bot, encrypted))
+
+    return factory

@@ -48,6 +48,8 @@ class FaultProxy:
     ``None`` in the cycle forwards the request untouched.
     """
 
+    max_body = 100 * 1024 * 1024  # bytes of one request body
+
     def __init__(
         self,
         upstream: str,
@@ -68,7 +70,7 @@ class FaultProxy:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
-        app = web.Application(client_max_size=100 * 1024 * 1024)
+        app = web.Application(client_max_size=self.max_body)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()

@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import Impulsbot
-from bot.catalogue import CatalogueError, load_catalogue
 from bot.config import load_config
 from bot.dev.client import body_of, content_of, html_of
-from tests.conftest import (
-    PLAIN_AND_ENCRYPTED,
-    REPO,
-    BotFactory,
-    UserFactory,
-    room_with_bot,
-    write_config,
-)
+from bot.features.catalogue.load import CatalogueError, load_catalogue
+from tests.conftest import PLAIN_AND_ENCRYPTED, REPO, write_config
+from tests.scenario import ChatFactory, MemberFactory
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +29,9 @@ def copy_content(tmp_path: Path) -> Path:
 
 @PLAIN_AND_ENCRYPTED
 async def test_search_pages_details_overview_and_filters(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
 
     first = await alice.ask(room, "!angebot Beteiligung")
     assert "Treffer 1–5 von" in body_of(first)
@@ -68,14 +60,10 @@ async def test_search_pages_details_overview_and_filters(
 
 
 async def test_more_is_per_user_and_explains_itself_without_search(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_member: MemberFactory
 ) -> None:
-    bot = await make_bot()
-    owner = await make_user("owner")
-    guest = await make_user("guest")
-    room = await room_with_bot(owner, bot, encrypted=False)
-    await owner.client.room_invite(room, guest.user_id)
-    await guest.join(room)
+    _, owner, room = await make_chat(name="owner")
+    guest = await make_member(owner, room, "guest")
     await owner.ask(room, "!angebot Beteiligung")
     hint = await guest.ask(room, "!more")  # the owner's search is not the guest's
     assert "Suchen Sie zuerst" in body_of(hint)
@@ -90,18 +78,14 @@ async def test_more_is_per_user_and_explains_itself_without_search(
 
 
 async def test_reload_keeps_old_catalogue_on_errors_and_needs_a_moderator(
-    make_bot: BotFactory, make_user: UserFactory, tmp_path: Path
+    make_chat: ChatFactory, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     content = copy_content(tmp_path)
-    owner = await make_user("owner")
-    guest = await make_user("guest")
     # Reloading changes content for everyone: organisation scope, configured moderators only.
-    bot = await make_bot(
-        content={"directory": str(content)}, access={"moderators": [owner.user_id]}
+    _, owner, room = await make_chat(
+        name="owner", role="moderators", content={"directory": str(content)}
     )
-    room = await room_with_bot(owner, bot, encrypted=False)
-    await owner.client.room_invite(room, guest.user_id)
-    await guest.join(room)
+    guest = await make_member(owner, room, "guest")
 
     catalogue = content / "angebote.yaml"
     original = catalogue.read_text(encoding="utf-8")

@@ -16,8 +16,9 @@ import pytest
 
 from bot.cli.main import main
 from bot.dev.client import body_of
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
-from tests.test_feedback_integration import group_with_bot, stored
+from tests.conftest import PLAIN_AND_ENCRYPTED
+from tests.scenario import ChatFactory, GroupFactory
+from tests.test_feedback_integration import stored
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +38,9 @@ def database_values(path: Path, skip: tuple[str, ...] = ()) -> list[str]:
 
 @PLAIN_AND_ENCRYPTED
 async def test_anonymous_in_a_room_is_refused_and_nothing_stored(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_group: GroupFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_with_bot(alice, bob, bot, encrypted)
+    bot, (alice, _), room = await make_group("alice", "bob", encrypted=encrypted)
     answer = await alice.ask(room, "!feedback --anonym Die Leitung hört nicht zu")
     assert "nur im Direktchat" in body_of(answer) and "nichts gespeichert" in body_of(answer)
     assert "hört nicht zu" not in body_of(answer)  # the text is not repeated in the room
@@ -57,12 +55,10 @@ async def test_anonymous_in_a_room_is_refused_and_nothing_stored(
 
 @PLAIN_AND_ENCRYPTED
 async def test_anonymous_in_a_direct_chat_leaves_no_trace_to_the_person(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool, tmp_path: Path
+    make_chat: ChatFactory, encrypted: bool, tmp_path: Path
 ) -> None:
-    bot = await make_bot()
+    bot, alice, dm = await make_chat(encrypted)
     assert bot.app is not None
-    alice = await make_user("alice")
-    dm = await room_with_bot(alice, bot, encrypted)
     await bot.app.store.set_value(f"dm:{alice.user_id}", dm)  # the mapping that once linked them
     command = await alice.say(dm, "!feedback --anonym 2/5 Zu viele Termine")
     answer = await alice.wait_for(dm, lambda e: "angekommen" in body_of(e))

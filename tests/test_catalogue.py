@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue import CatalogueError, check_content, load_catalogue
+from bot.features.catalogue.load import CatalogueError, check_content, load_catalogue
 
 VALID_ENTRY = """\
 - id: jhp-grundlagen
@@ -343,7 +343,7 @@ def hint_entry(entry_id: str, titel: str, anbieter: str, themen: str, link: str 
 def test_review_reports_missing_links_homepages_duplicates_and_thin_topics(
     tmp_path: Path,
 ) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     write(
         tmp_path,
@@ -375,7 +375,7 @@ def test_review_reports_missing_links_homepages_duplicates_and_thin_topics(
 
 
 def test_review_is_empty_for_a_tidy_catalogue(tmp_path: Path) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     write(
         tmp_path,
@@ -399,13 +399,13 @@ def test_review_is_empty_for_a_tidy_catalogue(tmp_path: Path) -> None:
     ],
 )
 def test_bare_homepage_means_no_path_query_or_fragment(link: str, bare: bool) -> None:
-    from bot.catalogue_review import is_bare_homepage
+    from bot.features.catalogue.review import is_bare_homepage
 
     assert is_bare_homepage(link) is bare
 
 
 def test_review_hints_can_be_worded_in_english(tmp_path: Path) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     write(tmp_path, "angebote.yaml", hint_entry("x", "Kurs", "A", "[planung]", None))
     hints = review(load_catalogue(tmp_path), lang="en")
@@ -432,7 +432,7 @@ def test_cli_check_lists_hints_but_still_passes(
     assert lines[3] == "1 Angebote, 0 Synonymgruppen: OK – 2 Hinweise zur Pflege (siehe oben)"
 
 
-# --- held-out evaluation set (tests/search_eval.yaml): shape only, never search results ---------
+# --- round 2's evaluation set, now tuning data (tests/search_tuning_2.yaml): its shape -----------
 
 EVAL_ROLES = {
     "jugendhilfeplanung",
@@ -445,11 +445,11 @@ EVAL_ROLES = {
 }
 
 
-def test_search_eval_set_has_the_agreed_shape_and_refers_to_shipped_offerings() -> None:
+def test_search_tuning_2_set_has_the_agreed_shape_and_refers_to_shipped_offerings() -> None:
     import yaml
 
     root = Path(__file__).resolve().parent.parent
-    data = yaml.safe_load((root / "tests" / "search_eval.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((root / "tests" / "search_tuning_2.yaml").read_text(encoding="utf-8"))
     assert set(data) == {"queries"}
     queries = data["queries"]
     catalogue = load_catalogue(root / "content")
@@ -466,7 +466,7 @@ def test_search_eval_set_has_the_agreed_shape_and_refers_to_shipped_offerings() 
 
 
 def test_homepage_declared_as_the_offering_is_no_hint(tmp_path: Path) -> None:
-    from bot.catalogue_review import review
+    from bot.features.catalogue.review import review
 
     entry = hint_entry("werkzeug", "Werkzeug", "Verein", "[planung]", "https://tool.de/")
     write(

@@ -7,80 +7,57 @@ import asyncio
 import pytest
 
 from bot.dev.client import body_of, content_of, html_of
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory
+from tests.scenario import ChatFactory, MemberFactory, from_bot
 
 pytestmark = pytest.mark.integration
 
 
-def from_bot(bot_id: str):
-    return lambda event: event.sender == bot_id and bool(body_of(event))
-
-
 @PLAIN_AND_ENCRYPTED
-async def test_invite_join_greeting_once(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
-    greeting = alice.find(room, from_bot(bot.user_id))
+async def test_invite_join_greeting_once(make_chat: ChatFactory, encrypted: bool) -> None:
+    bot, alice, room = await make_chat(encrypted)
+    greeting = alice.find(room, from_bot(bot))
     assert len(greeting) == 1
     assert "!hilfe" in body_of(greeting[0])
     assert content_of(greeting[0])["msgtype"] == "m.notice"
     await bot.restart()
     await alice.ask(room, "!ping")
     assert (
-        sum(
-            "Hallo, ich bin Impulsbot" in body_of(e)
-            for e in alice.find(room, from_bot(bot.user_id))
-        )
-        == 1
+        sum("Hallo, ich bin Impulsbot" in body_of(e) for e in alice.find(room, from_bot(bot))) == 1
     )
 
 
 @PLAIN_AND_ENCRYPTED
-async def test_help_lists_commands_and_details(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
-    reply = await alice.ask(room, "!hilfe")
+async def test_help_lists_commands_and_details(make_chat: ChatFactory, encrypted: bool) -> None:
+    chat = await make_chat(encrypted)
+    reply = await chat.ask("!hilfe")
     assert "!ping" in body_of(reply) and "!hilfe" in body_of(reply)
     assert content_of(reply)["msgtype"] == "m.notice"
     assert "<code>" in html_of(reply)
-    detail = await alice.ask(room, "!help ping")
+    detail = await chat.ask("!help ping")
     assert "Version" in body_of(detail)
-    unknown = await alice.ask(room, "!hilfe <b>quatsch</b>")
+    unknown = await chat.ask("!hilfe <b>quatsch</b>")
     assert "&lt;b&gt;quatsch" in html_of(unknown)
 
 
 @PLAIN_AND_ENCRYPTED
 async def test_unknown_command_hint_and_html_escaped(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
-    reply = await alice.ask(room, "!<img>")
+    chat = await make_chat(encrypted)
+    reply = await chat.ask("!<img>")
     assert "!hilfe" in body_of(reply)
     assert "<img>" not in html_of(reply) and "&lt;img&gt;" in html_of(reply)
 
 
-async def test_ping_reports_version_and_time(make_bot: BotFactory, make_user: UserFactory) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
-    reply = await alice.ask(room, "!PING")  # case-insensitive
+async def test_ping_reports_version_and_time(make_chat: ChatFactory) -> None:
+    chat = await make_chat()
+    reply = await chat.ask("!PING")  # case-insensitive
     assert "Pong" in body_of(reply) and " ms " in body_of(reply)
 
 
-async def test_plain_messages_notices_and_edits_are_ignored(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+async def test_plain_messages_notices_and_edits_are_ignored(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat()
     await alice.say(room, "Guten Morgen zusammen!")
     await alice.send(room, "m.room.message", {"msgtype": "m.notice", "body": "!ping"})
     original = await alice.say(room, "Hallo")
@@ -95,18 +72,14 @@ async def test_plain_messages_notices_and_edits_are_ignored(
         },
     )
     marker = await alice.ask(room, "!ping")  # the bot is alive and has seen everything before
-    answers = alice.find(room, from_bot(bot.user_id))
+    answers = alice.find(room, from_bot(bot))
     assert [e for e in answers if "Pong" in body_of(e)] == [marker]
 
 
 @PLAIN_AND_ENCRYPTED
-async def test_command_sent_as_reply_still_parses(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
-    greeting = alice.find(room, from_bot(bot.user_id))[0]
+async def test_command_sent_as_reply_still_parses(make_chat: ChatFactory, encrypted: bool) -> None:
+    bot, alice, room = await make_chat(encrypted)
+    greeting = alice.find(room, from_bot(bot))[0]
     event_id = await alice.send(
         room,
         "m.room.message",
@@ -123,14 +96,10 @@ async def test_command_sent_as_reply_still_parses(
 
 
 async def test_moderator_command_refused_for_others(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_member: MemberFactory
 ) -> None:
-    bot = await make_bot()
-    owner = await make_user("owner")
-    guest = await make_user("guest")
-    room = await room_with_bot(owner, bot, encrypted=False)
-    await owner.client.room_invite(room, guest.user_id)
-    await guest.join(room)
+    _, owner, room = await make_chat(name="owner")
+    guest = await make_member(owner, room, "guest")
     refused = await guest.ask(room, "!sprache en")
     assert "Moderat" in body_of(refused)
     accepted = await owner.ask(room, "!sprache en")  # room creator has power level 100
@@ -152,15 +121,11 @@ async def test_invite_from_outside_allowlist_is_rejected(
             and getattr(e, "membership", None) == "leave"
         ),
     )
-    assert not mallory.find(room, from_bot(bot.user_id))
+    assert not mallory.find(room, from_bot(bot))
 
 
-async def test_restart_does_not_replay_old_commands(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+async def test_restart_does_not_replay_old_commands(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat(encrypted=True)
     first = await alice.say(room, "!ping")
     await alice.wait_reply(room, first)
     await bot.restart()
@@ -171,11 +136,9 @@ async def test_restart_does_not_replay_old_commands(
 
 @PLAIN_AND_ENCRYPTED
 async def test_commands_sent_while_down_are_answered_once(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
     await bot.stop()
     offline = [await alice.say(room, "!ping") for _ in range(2)]
     await bot.start()
@@ -187,12 +150,8 @@ async def test_commands_sent_while_down_are_answered_once(
     assert [len(alice.replies(room, e)) for e in offline] == [1, 1]
 
 
-async def test_commands_older_than_max_age_are_not_answered_late(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot(matrix={"max_command_age": "2s"})
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+async def test_commands_older_than_max_age_are_not_answered_late(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat(matrix={"max_command_age": "2s"})
     await bot.stop()
     stale = await alice.say(room, "!ping")
     await asyncio.sleep(3)

@@ -34,6 +34,7 @@ from bot.matrix import shell as matrix_module
 from bot.matrix.crosssign import ensure_cross_signing
 from bot.matrix.shell import CROSS_SIGNING_SEEDS, MatrixShell
 from tests.conftest import REPO, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.scenario import ChatFactory
 
 INTEGRATION = pytest.mark.integration  # the bookkeeping tests at the end are plain unit tests
 
@@ -119,16 +120,10 @@ async def test_device_is_cross_signed_private_and_stable_across_restarts(
 
 @INTEGRATION
 async def test_restart_and_new_user_device_keep_the_conversation_readable(
-    make_bot: BotFactory,
-    make_user: UserFactory,
-    synapse: LocalSynapse,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    make_chat: ChatFactory, synapse: LocalSynapse, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.matrix.shell")
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     hilfe = await alice.ask(room, "!hilfe")
     assert hilfe.decrypted and "!ping" in body_of(hilfe)
 
@@ -140,15 +135,22 @@ async def test_restart_and_new_user_device_keep_the_conversation_readable(
     second = await login_second_device(synapse, alice, tmp_path / "alice-phone")
     try:
         await second.wait_until(lambda: room in second.client.rooms)
-        asked = await alice.say(room, "!ping")
-        answer = await second.wait_for(
-            room, lambda e: e.sender == bot.user_id and replies_to(e) == asked
-        )
-        assert answer.decrypted and "Pong" in body_of(answer)
+        await assert_pong_readable_on(second, alice, room, bot)
     finally:
         await second.close()
     assert f"device set of {alice.user_id} changed" in caplog.text
     assert second.user.device_id in caplog.text
+
+
+async def assert_pong_readable_on(
+    device: DevUser, user: DevUser, room: str, bot: RunningBot
+) -> None:
+    """``user`` asks ``!ping``; the bot's answer arrives decrypted on their other ``device``."""
+    asked = await user.say(room, "!ping")
+    answer = await device.wait_for(
+        room, lambda e: e.sender == bot.user_id and replies_to(e) == asked
+    )
+    assert answer.decrypted and "Pong" in body_of(answer)
 
 
 async def login_second_device(synapse: LocalSynapse, user: DevUser, folder: Path) -> DevUser:
@@ -221,11 +223,7 @@ async def test_trust_verified_gives_keys_to_devices_their_owner_cross_signed(
         await ensure_cross_signing(
             requester(phone.client), alice.user_id, phone.user.device_id, None, seeds
         )
-        asked = await alice.say(room, "!ping")
-        answer = await phone.wait_for(
-            room, lambda e: e.sender == bot.user_id and replies_to(e) == asked
-        )
-        assert answer.decrypted and "Pong" in body_of(answer)
+        await assert_pong_readable_on(phone, alice, room, bot)
     finally:
         await phone.close()
 
@@ -250,12 +248,10 @@ def from_bot_encrypted(user: DevUser, room: str, bot: RunningBot) -> list[Any]:
 
 @INTEGRATION
 async def test_command_without_room_key_is_answered_once_the_key_arrives(
-    make_bot: BotFactory, make_user: UserFactory, caplog: pytest.LogCaptureFixture
+    make_chat: ChatFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.matrix.shell")
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     assert bot.app is not None
     bot_device = alice.client.device_store[bot.user_id][bot.app.shell.client.device_id]
     # Alice's client withholds the room key from the bot (as with a lost key share) ...
@@ -302,13 +298,9 @@ async def send_room_key(
 
 @INTEGRATION
 async def test_keys_export_import_lets_a_fresh_store_read_old_messages(
-    make_bot: BotFactory,
-    make_user: UserFactory,
-    tmp_path: Path,
+    make_chat: ChatFactory, tmp_path: Path
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     old = await alice.say(room, "!ping vor dem Umzug")
     await alice.wait_reply(room, old)
     assert bot.app is not None

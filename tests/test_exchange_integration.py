@@ -22,19 +22,10 @@ from bot.text.i18n import Texts
 from commands.leancoffee import COMMAND, fire_timers, leancoffee
 from commands.tandem import run_round
 from commands.wol import send_reminders
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, room_with_bot
+from tests.scenario import ChatFactory, MemberFactory, from_bot
 
 pytestmark = pytest.mark.integration
-
-
-def from_bot(bot: RunningBot, text: str) -> Any:
-    return lambda e: e.sender == bot.user_id and text in body_of(e)
-
-
-async def join(owner: DevUser, room: str, *guests: DevUser) -> None:
-    for guest in guests:
-        await owner.client.room_invite(room, guest.user_id)
-        await guest.join(room)
 
 
 def in_thread_of(event: Any, root: str) -> bool:
@@ -50,13 +41,10 @@ async def answer(user: DevUser, room: str, command: str, text: str) -> Any:
 
 @PLAIN_AND_ENCRYPTED
 async def test_complete_lean_coffee(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await room_with_bot(alice, bot, encrypted)
-    await join(alice, room, bob)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
 
     board = await alice.ask(room, "!lc start --punkte 3 --zeit 1m --verlaengerung 2m")
     assert "Lean Coffee" in body_of(board) and "3 Punkte" in body_of(board)
@@ -125,12 +113,8 @@ async def test_complete_lean_coffee(
     assert "kein Lean Coffee" in body_of(after)
 
 
-async def test_two_sessions_in_two_rooms_do_not_mix(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    first = await room_with_bot(alice, bot, encrypted=False)
+async def test_two_sessions_in_two_rooms_do_not_mix(make_chat: ChatFactory) -> None:
+    bot, alice, first = await make_chat()
     second = await room_with_bot(alice, bot, encrypted=False)
     await alice.ask(first, "!lc start")
     await alice.ask(second, "!lc start --zeit 20m")
@@ -199,14 +183,12 @@ def _quiet_weekday() -> int:
 
 
 async def test_tandem_round_opens_encrypted_rooms(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_member: MemberFactory
 ) -> None:
-    carol = await make_user("carol")
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    bot = await make_bot(access={"team": [carol.user_id]}, tandem={"weekday": _quiet_weekday()})
-    room = await room_with_bot(carol, bot, encrypted=False)
-    await join(carol, room, alice, bob)
+    tandem = {"weekday": _quiet_weekday()}
+    bot, carol, room = await make_chat(name="carol", role="team", tandem=tandem)
+    alice = await make_member(carol, room, "alice")
+    bob = await make_member(carol, room, "bob")
 
     joined = await alice.ask(room, "!tandem an KI, Vergabe")
     assert "dabei" in body_of(joined) and "KI, Vergabe" in body_of(joined)
@@ -256,17 +238,12 @@ async def test_tandem_round_opens_encrypted_rooms(
 
 
 async def test_wol_circle_forming_reminder_and_retro(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_member: MemberFactory
 ) -> None:
-    mod = await make_user("mod")
     # Forming circles invites people into new rooms: organisation scope, configured moderators.
-    bot = await make_bot(
-        wol={"guides": {"weeks": {1: "https://workingoutloud.com/de/"}}},
-        access={"moderators": [mod.user_id]},
-    )
-    people = [await make_user(f"wol{i}") for i in range(3)]
-    room = await room_with_bot(mod, bot, encrypted=False)
-    await join(mod, room, *people)
+    guides = {"weeks": {1: "https://workingoutloud.com/de/"}}
+    bot, mod, room = await make_chat(name="mod", role="moderators", wol={"guides": guides})
+    people = [await make_member(mod, room, f"wol{i}") for i in range(3)]
     for i, person in enumerate(people):
         listed = await person.ask(room, f"!wol an Amt {i}")
         assert "Liste" in body_of(listed)

@@ -12,22 +12,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.export import (
+from bot.features.export.cells import Column, neutralise_formula
+from bot.features.export.feedback_rows import (
     FEEDBACK_COLUMNS,
     FEEDBACK_KINDS,
-    FORMATS,
-    XLSX_DATETIME_FORMAT,
-    Column,
-    ExportError,
-    export_window,
     feedback_columns,
     feedback_export_rows,
-    iso_week,
-    neutralise_formula,
-    summarise_feedback,
-    write_export,
     write_feedback_export,
 )
+from bot.features.export.options import ExportError
+from bot.features.export.table import FORMATS, write_export
+from bot.features.export.window import export_window
+from bot.features.export.xlsx import XLSX_DATETIME_FORMAT
+from bot.features.feedback.summary import iso_week, summarise_feedback
 from bot.privacy import pseudonym
 from bot.text.i18n import Texts
 
@@ -426,7 +423,7 @@ def test_summary_of_nothing_has_no_average() -> None:
 
 
 def test_overview_window_starts_on_a_local_monday_eight_weeks_back() -> None:
-    from commands.feedback import overview_start
+    from bot.features.feedback.overview import overview_start
 
     # Monday 2026-11-30 00:30 in Berlin is still Sunday in UTC.
     now = dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC)

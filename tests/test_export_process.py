@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli.export import ExportFailed
 from bot.config import Config
-from bot.exports import ExportOptions
-from bot.exports import feedback as feedback_export
+from bot.features.export import feedback as feedback_export
+from bot.features.export.options import ExportFailed, ExportOptions
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 

@@ -18,11 +18,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
 from bot.config import load_config
 from bot.dev.client import DevUser, body_of
@@ -30,7 +32,6 @@ from bot.dev.server import LocalSynapse
 from tests.conftest import (
     PLAIN_AND_ENCRYPTED,
     REPO,
-    BotFactory,
     RunningBot,
     UserFactory,
     room_with_bot,
@@ -38,6 +39,7 @@ from tests.conftest import (
     write_config,
 )
 from tests.faultproxy import FaultProxy, is_send
+from tests.scenario import ChatFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -179,17 +181,14 @@ def send_or_sync(method: str, path: str) -> bool:
     ids=["429-and-502", "502-after-delivery", "sync-too", "encrypted-room"],
 )
 async def test_proxy_429_and_502_nothing_lost_nothing_doubled(
+    make_chat: ChatFactory,
     synapse: LocalSynapse,
-    make_bot: BotFactory,
-    make_user: UserFactory,
     faults: list[str | None],
     matches: Any,
     encrypted: bool,
 ) -> None:
     async with FaultProxy(synapse.url, faults, matches=matches, retry_after_ms=150) as proxy:
-        bot = await make_bot(matrix={"homeserver": proxy.url})
-        alice = await make_user("alice")
-        room = await room_with_bot(alice, bot, encrypted=encrypted)
+        bot, alice, room = await make_chat(encrypted, matrix={"homeserver": proxy.url})
         commands = [await alice.say(room, f"!ping {n}") for n in range(12)]
         commands += [await alice.say(room, "!hilfe") for _ in range(3)]
         counts = await wait_answered(alice, room, commands, timeout=60)
@@ -240,6 +239,14 @@ class BotProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=log)
 
+    async def start_in_room(self, user: DevUser) -> str:
+        """Starts the bot; ``user`` opens a room with it, returned after the greeting."""
+        self.start()
+        bot_id = load_config(self.config).matrix.user_id
+        room = await user.create_room(invite=[bot_id], encrypted=False)
+        await user.wait_for(room, lambda e: "Impulsbot" in body_of(e), timeout=30)
+        return room
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -262,6 +269,23 @@ class BotProcess:
                 self.kill()
 
 
+KillableChat = tuple[BotProcess, DevUser, str]
+
+
+@pytest_asyncio.fixture
+async def killable_chat(
+    synapse: LocalSynapse, make_user: UserFactory, tmp_path: Path
+) -> AsyncIterator[KillableChat]:
+    """The bot as its own process (so it can be SIGKILLed), a person and their room with it;
+    the bot is stopped after the test."""
+    bot = BotProcess(await new_bot_config(synapse, tmp_path))
+    alice = await make_user("alice")
+    try:
+        yield bot, alice, await bot.start_in_room(alice)
+    finally:
+        bot.stop()
+
+
 def unmarked_replies(database: Path, counts: Counter[str]) -> int:
     """Commands the server shows as answered that the bot had not recorded as handled."""
     with contextlib.closing(sqlite3.connect(database)) as db:
@@ -270,48 +294,40 @@ def unmarked_replies(database: Path, counts: Counter[str]) -> int:
 
 
 async def test_sigkill_between_reply_and_bookkeeping_answers_once(
-    synapse: LocalSynapse, make_user: UserFactory, tmp_path: Path
+    killable_chat: KillableChat,
 ) -> None:
-    config = await new_bot_config(synapse, tmp_path)
-    database = load_config(config).storage.database
-    bot = BotProcess(config)
-    alice = await make_user("alice")
-    try:
+    bot, alice, room = killable_chat
+    database = load_config(bot.config).storage.database
+    bot.stop()
+
+    # Round 1: deterministic — die right after the 3rd reply, before recording it.
+    first = [await alice.say(room, f"!ping a{n}") for n in range(6)]
+    bot.start(kill_at=3)
+    assert await bot.wait_exit(30) == -signal.SIGKILL
+    counts = await server_replies(alice, room)
+    caught_in_window = unmarked_replies(database, counts)
+    assert caught_in_window >= 1  # the kill really hit the gap we want to test
+
+    # Rounds 2–3: SIGKILL at random moments while a burst is being answered.
+    rng = random.Random(20261124)
+    burst: list[str] = []
+    for round_no in range(2):
         bot.start()
-        room = await alice.create_room(invite=[load_config(config).matrix.user_id], encrypted=False)
-        await alice.wait_for(room, lambda e: "Impulsbot" in body_of(e), timeout=30)
-        bot.stop()
+        await asyncio.sleep(rng.uniform(1.0, 2.0))
+        for n in range(8):
+            burst.append(await alice.say(room, f"!ping r{round_no}-{n}"))
+            if n == 4:
+                await asyncio.sleep(rng.uniform(0.0, 0.3))
+                bot.kill()
+        caught_in_window += unmarked_replies(database, await server_replies(alice, room))
 
-        # Round 1: deterministic — die right after the 3rd reply, before recording it.
-        first = [await alice.say(room, f"!ping a{n}") for n in range(6)]
-        bot.start(kill_at=3)
-        assert await bot.wait_exit(30) == -signal.SIGKILL
-        counts = await server_replies(alice, room)
-        caught_in_window = unmarked_replies(database, counts)
-        assert caught_in_window >= 1  # the kill really hit the gap we want to test
-
-        # Rounds 2–3: SIGKILL at random moments while a burst is being answered.
-        rng = random.Random(20261124)
-        burst: list[str] = []
-        for round_no in range(2):
-            bot.start()
-            await asyncio.sleep(rng.uniform(1.0, 2.0))
-            for n in range(8):
-                burst.append(await alice.say(room, f"!ping r{round_no}-{n}"))
-                if n == 4:
-                    await asyncio.sleep(rng.uniform(0.0, 0.3))
-                    bot.kill()
-            caught_in_window += unmarked_replies(database, await server_replies(alice, room))
-
-        bot.start()
-        commands = first + burst
-        counts = await wait_answered(alice, room, commands, timeout=60)
-        assert_exactly_once(counts, commands)
-        with contextlib.closing(sqlite3.connect(database)) as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        print(f"\ncommands answered but unrecorded at a kill: {caught_in_window}")
-    finally:
-        bot.stop()
+    bot.start()
+    commands = first + burst
+    counts = await wait_answered(alice, room, commands, timeout=60)
+    assert_exactly_once(counts, commands)
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    print(f"\ncommands answered but unrecorded at a kill: {caught_in_window}")
 
 
 # ---------------------------------------------------------------------------- locked database
@@ -327,12 +343,8 @@ db.execute("COMMIT")
 """
 
 
-async def test_database_locked_2s_commands_wait_and_succeed(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+async def test_database_locked_2s_commands_wait_and_succeed(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat()
     database = bot.config.storage.database
     locker = await asyncio.create_subprocess_exec(
         sys.executable, "-c", HOLD_EXCLUSIVE, str(database), "2", stdout=subprocess.PIPE
@@ -359,11 +371,9 @@ async def test_database_locked_2s_commands_wait_and_succeed(
 
 
 async def test_malformed_events_are_ignored_safely(
-    make_bot: BotFactory, make_user: UserFactory, caplog: pytest.LogCaptureFixture
+    make_chat: ChatFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+    _, alice, room = await make_chat()
     command = await alice.say(room, "!ping")
     await alice.wait_reply(room, command)
     caplog.set_level(logging.WARNING, logger="bot")
@@ -446,57 +456,47 @@ def impulse_posts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_sigkill_during_impulse_post_and_poll_end_posts_once(
-    synapse: LocalSynapse, make_user: UserFactory, tmp_path: Path
+    killable_chat: KillableChat,
 ) -> None:
-    config = await new_bot_config(synapse, tmp_path)
-    bot_id = load_config(config).matrix.user_id
-    bot = BotProcess(config)
-    alice = await make_user("alice")
-    try:
-        bot.start()
-        room = await alice.create_room(invite=[bot_id], encrypted=False)
-        await alice.wait_for(room, lambda e: "Impulsbot" in body_of(e), timeout=30)
-        await alice.say(room, '!umfrage "Wann treffen wir uns?" "Dienstag" "Donnerstag"')
-        await alice.wait_for(room, lambda e: getattr(e, "type", "") in POLL_STARTS, timeout=30)
-        bot.stop()
+    bot, alice, room = killable_chat
+    bot_id = load_config(bot.config).matrix.user_id
+    await alice.say(room, '!umfrage "Wann treffen wir uns?" "Dienstag" "Donnerstag"')
+    await alice.wait_for(room, lambda e: getattr(e, "type", "") in POLL_STARTS, timeout=30)
+    bot.stop()
 
-        # The impulse goes out, then the bot dies before recording it as posted.
-        await alice.say(room, "!impuls jetzt")
-        bot.start(kill_at=1, method="bot.store.impulses:ImpulseStore.mark_impulse_posted")
-        assert await bot.wait_exit(30) == -signal.SIGKILL
-        assert len(impulse_posts(await bot_events(alice, room, bot_id))) == 1
+    # The impulse goes out, then the bot dies before recording it as posted.
+    await alice.say(room, "!impuls jetzt")
+    bot.start(kill_at=1, method="bot.store.impulses:ImpulseStore.mark_impulse_posted")
+    assert await bot.wait_exit(30) == -signal.SIGKILL
+    assert len(impulse_posts(await bot_events(alice, room, bot_id))) == 1
 
-        # The end event goes out, then the bot dies before freezing the result.
-        await alice.say(room, "!umfrage beenden")
-        bot.start(kill_at=1, method="bot.store.polls:PollStore.finish_poll_end")
-        assert await bot.wait_exit(30) == -signal.SIGKILL
-        events = await bot_events(alice, room, bot_id)
-        assert [e["type"] for e in events if e["type"] in POLL_ENDS] != []
+    # The end event goes out, then the bot dies before freezing the result.
+    await alice.say(room, "!umfrage beenden")
+    bot.start(kill_at=1, method="bot.store.polls:PollStore.finish_poll_end")
+    assert await bot.wait_exit(30) == -signal.SIGKILL
+    events = await bot_events(alice, room, bot_id)
+    assert [e["type"] for e in events if e["type"] in POLL_ENDS] != []
 
-        bot.start()  # recovers: re-runs both commands with the same transaction IDs
-        marker = await alice.say(room, "!ping")
-        await wait_answered(alice, room, [marker], timeout=60)
-        events = await bot_events(alice, room, bot_id)
-        assert len(impulse_posts(events)) == 1
-        assert len([e for e in events if e["type"] in POLL_ENDS]) == 1
-        with contextlib.closing(sqlite3.connect(load_config(config).storage.database)) as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            states = {r[0] for r in db.execute("SELECT status FROM polls")}
-        assert states == {"ended"}, states
-    finally:
-        bot.stop()
+    bot.start()  # recovers: re-runs both commands with the same transaction IDs
+    marker = await alice.say(room, "!ping")
+    await wait_answered(alice, room, [marker], timeout=60)
+    events = await bot_events(alice, room, bot_id)
+    assert len(impulse_posts(events)) == 1
+    assert len([e for e in events if e["type"] in POLL_ENDS]) == 1
+    with contextlib.closing(sqlite3.connect(load_config(bot.config).storage.database)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        states = {r[0] for r in db.execute("SELECT status FROM polls")}
+    assert states == {"ended"}, states
 
 
 @PLAIN_AND_ENCRYPTED
 async def test_more_commands_than_one_sync_holds_are_all_answered(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
     # The sync filter keeps 50 timeline events per room; 70 commands while the bot is down make
     # the next sync "limited" (gappy): the older ones must be paged in (and decrypted), not
     # silently skipped.
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=encrypted)
+    bot, alice, room = await make_chat(encrypted)
     await bot.stop()
     commands = [await alice.say(room, f"!ping {n}") for n in range(70)]
     await bot.start()

@@ -16,10 +16,12 @@ from openpyxl import load_workbook
 
 from bot.cli.main import main
 from bot.dev.client import DevUser, body_of, content_of, html_of
+from bot.features.feedback.state import ForgetRequests
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
 from commands.datenschutz import retention_job
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory, room_with_bot
+from tests.scenario import ChatFactory, GroupFactory, group_room
 
 pytestmark = pytest.mark.integration
 
@@ -53,19 +55,6 @@ async def download(user: DevUser, event: Any) -> bytes:
     return (await user.client.download(mxc=content["url"])).body
 
 
-async def group_with_bot(owner: DevUser, other: DevUser, bot: RunningBot, encrypted: bool) -> str:
-    """A room of three (owner, other, bot): with two members the bot treats a room as a DM."""
-    room = await owner.create_room(invite=[bot.user_id, other.user_id], encrypted=encrypted)
-    await owner.wait_for(room, lambda e: e.sender == bot.user_id and "Impulsbot" in body_of(e))
-
-    def joined() -> bool:
-        members = owner.client.rooms[room]
-        return other.user_id in members.users and other.user_id not in members.invited_users
-
-    await owner.wait_until(joined)
-    return room
-
-
 async def wait_any(user: DevUser, predicate: Any, timeout: float = 30.0) -> tuple[str, Any]:
     """The first matching event in any room, with its room."""
     await user.wait_until(lambda: any(predicate(e) for _, e in user.events), timeout)
@@ -84,12 +73,11 @@ async def cli(*args: str) -> int:
 
 @PLAIN_AND_ENCRYPTED
 async def test_feedback_in_room_stored_confirmed_and_exported(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool, tmp_path: Path
+    make_group: GroupFactory, encrypted: bool, tmp_path: Path
 ) -> None:
-    bot = await make_bot(privacy={"pseudonym_key": KEY})
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_with_bot(alice, bob, bot, encrypted)
+    bot, (alice, _), room = await make_group(
+        "alice", "bob", encrypted=encrypted, privacy={"pseudonym_key": KEY}
+    )
     greeting = alice.find(room, lambda e: e.sender == bot.user_id and bool(body_of(e)))[0]
     assert bot.app is not None
     await bot.app.store.set_value(f"ref:{greeting.event_id}", "impuls:lean-coffee")
@@ -149,12 +137,8 @@ async def test_feedback_in_room_stored_confirmed_and_exported(
     assert refused != 0
 
 
-async def test_feedback_in_dm_anonymous_rating_and_rate_limit(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot(feedback={"rate_limit": 2})
-    alice = await make_user("alice")
-    dm = await room_with_bot(alice, bot, encrypted=True)
+async def test_feedback_in_dm_anonymous_rating_and_rate_limit(make_chat: ChatFactory) -> None:
+    bot, alice, dm = await make_chat(encrypted=True, feedback={"rate_limit": 2})
     anonymous = await alice.ask(dm, "!feedback --anonym Bitte mehr Beispiele")
     assert "ohne Namen" in body_of(anonymous)
     rated = await alice.ask(dm, "!feedback 5/5")
@@ -170,19 +154,16 @@ async def test_feedback_in_dm_anonymous_rating_and_rate_limit(
 
 @PLAIN_AND_ENCRYPTED
 async def test_export_upload_for_team_in_dm_and_refusals(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
-    carla = await make_user("carla")
+    bot, carla, dm = await make_chat(encrypted, name="carla", role="team")
     bob = await make_user("bob")
-    bot = await make_bot(access={"team": [carla.user_id]})
     assert bot.app is not None
     for n, text in enumerate(["Gut", "=1+1", "Umlaute äöü"]):
         record = FeedbackRecord(
             1_795_000_000_000 + n, "!r:x", "feedback", text, f"$s{n}", bob.user_id
         )
         await bot.app.store.add_feedback(record)
-
-    dm = await room_with_bot(carla, bot, encrypted)
     done = await carla.ask(dm, "!export feedback")
     assert "3 Einträge" in body_of(done)
     upload = await carla.wait_for(dm, file_from(bot.user_id))
@@ -210,19 +191,16 @@ async def test_export_upload_for_team_in_dm_and_refusals(
     assert "Initiativteam" in body_of(refused)
     assert not bob.find(bob_dm, file_from(bot.user_id))
 
-    group = await group_with_bot(carla, bob, bot, encrypted)
+    group = await group_room(carla, [bob], bot, encrypted)
     in_room = await carla.ask(group, "!export feedback")
     assert "Direktchat" in body_of(in_room)
     assert not carla.find(group, file_from(bot.user_id))
 
 
 async def test_my_data_arrives_in_dm_then_forget_deletes_everything(
-    make_bot: BotFactory, make_user: UserFactory
+    make_group: GroupFactory,
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_with_bot(alice, bob, bot, encrypted=True)
+    bot, (alice, _), room = await make_group("alice", "bob", encrypted=True)
     sent = await alice.say(room, "!feedback Die Impulse sind <i>prima</i>")
     await alice.wait_for(room, reaction_to(sent))
 
@@ -242,7 +220,7 @@ async def test_my_data_arrives_in_dm_then_forget_deletes_everything(
     assert "keine Löschanfrage" in body_of(nothing_pending)
     await alice.ask(room, "!vergessen")
     assert bot.app is not None  # let the request age beyond the 5 minutes
-    bot.app.features["forget.pending"][alice.user_id] -= 6 * 60 * 1000
+    bot.app.state.get(ForgetRequests).pending[alice.user_id] -= 6 * 60 * 1000
     expired = await alice.ask(room, "!vergessen bestätigen")
     assert "abgelaufen" in body_of(expired) and await stored(bot)
     question = await alice.ask(room, "!vergessen")
@@ -257,15 +235,14 @@ async def test_my_data_arrives_in_dm_then_forget_deletes_everything(
 
 @PLAIN_AND_ENCRYPTED
 async def test_privacy_notice_overview_and_retention(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
-    alice = await make_user("alice")
-    bot = await make_bot(
-        access={"team": [alice.user_id]},
+    bot, alice, room = await make_chat(
+        encrypted,
+        role="team",
         privacy={"contact": "Datenschutz <dsb@example.org>", "retention_days": 90},
     )
     bob = await make_user("bob")
-    room = await room_with_bot(alice, bot, encrypted)
     notice = await alice.ask(room, "!datenschutz")
     assert "90 Tagen" in body_of(notice) and "dsb@example.org" in body_of(notice)
     # Retention per category, from the declarations (bot/personal_data.py).

@@ -28,9 +28,10 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import privacy, search, tandem, wol
+from bot import privacy, tandem, wol
 from bot.app import Impulsbot
 from bot.config import load_config
+from bot.features import search
 from bot.features.impulses import schedule
 from bot.features.leancoffee import parse as leancoffee
 from bot.features.polls import errors, vote

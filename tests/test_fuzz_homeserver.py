@@ -14,7 +14,8 @@ import pytest
 
 from bench.bench_fuzz_homeserver import KINDS, cases, fuzz_room, spellings_with_subcommands
 from bot.wiring import registry as discover
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED
+from tests.scenario import ChatFactory
 
 pytestmark = pytest.mark.integration
 SAMPLE = int(os.environ.get("FUZZ_HS_SAMPLE", "16"))
@@ -34,11 +35,9 @@ def test_the_walk_covers_every_spelling_and_sub_commands() -> None:
 
 @PLAIN_AND_ENCRYPTED
 async def test_a_sample_of_junk_commands_all_get_escaped_answers(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
     figures = await fuzz_room(alice, bot.user_id, room, encrypted, cases(discover(), SAMPLE))
     assert figures.sent == SAMPLE
     assert figures.unanswered == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.searchkit.morphology import family, is_known, lemma, parts
+from bot.features.search.morphology import family, is_known, lemma, parts
 from bot.text.german import fold, is_meaningful, stem, tokenize
 
 
@@ -56,7 +56,7 @@ def test_stopwords_and_single_letters_are_not_meaningful() -> None:
     assert is_meaningful("planung")
 
 
-# --- morphology (bot.searchkit.morphology): lemmas, families, compounds ---------------------------
+# --- morphology (bot.features.search.morphology): lemmas, families, compounds ------------------
 
 
 @pytest.mark.parametrize(

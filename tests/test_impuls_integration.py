@@ -17,7 +17,8 @@ from bot.dev.client import DevUser, body_of, content_of, html_of
 from bot.features.impulses.schedule import local_slot, slot_key
 from bot.features.impulses.scheduler import from_ms, process_subscription, run_due, to_ms
 from bot.features.impulses.state import impulses_state
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory
+from tests.scenario import ChatFactory, MemberFactory, invite
 
 pytestmark = pytest.mark.integration
 
@@ -79,12 +80,10 @@ async def subscribe_far_away(alice: DevUser, room: str, bot: RunningBot) -> dt.d
 
 
 async def test_subscribe_plan_permissions_and_bad_input(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_user: UserFactory
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
+    bot, alice, room = await make_chat()
     guest = await make_user("guest")
-    room = await room_with_bot(alice, bot, encrypted=False)
     assert bot.app is not None
     library = impulses_state(bot.app).library
 
@@ -105,8 +104,7 @@ async def test_subscribe_plan_permissions_and_bad_input(
     assert "25:00" in body_of(bad) and "!impuls abonnieren Mo-Fr 09:00" in body_of(bad)
     assert (await bot.app.store.get_impulse_subscription(room)) == sub  # nothing changed
 
-    await alice.client.room_invite(room, guest.user_id)
-    await guest.join(room)
+    await invite(alice, room, guest)
     refused = await guest.ask(room, "!impuls jetzt")
     assert "`!impuls jetzt`" in body_of(refused) and "Moderat" in body_of(refused)
     nothing = await guest.ask(room, "!impuls")
@@ -120,11 +118,9 @@ async def test_subscribe_plan_permissions_and_bad_input(
 
 @PLAIN_AND_ENCRYPTED
 async def test_post_now_feedback_redaction_and_repeat(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
     assert bot.app is not None
     first = impulses_state(bot.app).library.impulses[0]
 
@@ -173,15 +169,11 @@ async def test_post_now_feedback_redaction_and_repeat(
 
 
 async def test_preview_goes_to_direct_chat_and_is_not_consumed(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_member: MemberFactory
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    colleague = await make_user("colleague")
     # Encrypted: the bot then knows alice's devices and can share the DM's room key with her.
-    room = await room_with_bot(alice, bot, encrypted=True)
-    await alice.client.room_invite(room, colleague.user_id)
-    await colleague.join(room)  # three members: a group room, not a direct chat
+    bot, alice, room = await make_chat(encrypted=True)
+    await make_member(alice, room, "colleague")  # three members: a group room, not a direct chat
     assert bot.app is not None
     first = impulses_state(bot.app).library.impulses[0]
 
@@ -202,12 +194,8 @@ async def test_preview_goes_to_direct_chat_and_is_not_consumed(
     assert first.title in body_of(post)  # the preview did not use it up
 
 
-async def test_scheduled_slot_is_posted_within_seconds(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+async def test_scheduled_slot_is_posted_within_seconds(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat()
     app = bot.app
     assert app is not None
     slot = await subscribe_far_away(alice, room, bot)
@@ -227,12 +215,8 @@ async def test_scheduled_slot_is_posted_within_seconds(
     assert from_ms(sub.next_due_ms) == days_later(slot, 1, app)
 
 
-async def test_missed_slots_catch_up_once_or_skip(
-    make_bot: BotFactory, make_user: UserFactory
-) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=False)
+async def test_missed_slots_catch_up_once_or_skip(make_chat: ChatFactory) -> None:
+    bot, alice, room = await make_chat()
     app = bot.app
     assert app is not None
     slot = await subscribe_far_away(alice, room, bot)
@@ -250,11 +234,9 @@ async def test_missed_slots_catch_up_once_or_skip(
 
 @PLAIN_AND_ENCRYPTED
 async def test_crash_around_sending_posts_each_slot_exactly_once(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
     app = bot.app
     assert app is not None
     slot = await subscribe_far_away(alice, room, bot)

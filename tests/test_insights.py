@@ -10,29 +10,27 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.catalogue import load_catalogue
 from bot.config import Config
-from bot.exports import ExportOptions
-from bot.exports import gaps as gaps_export
-from bot.insights import (
+from bot.features.catalogue.load import load_catalogue
+from bot.features.export import gaps as gaps_export
+from bot.features.export.options import ExportOptions
+from bot.features.insights.periods import (
     PeriodError,
-    build_report,
-    dedupe_key,
     digest_due,
-    gaps_chart,
     iso_week,
-    load_report,
-    new_gaps,
     parse_period,
     period_start,
+)
+from bot.features.insights.record import (
+    dedupe_key,
     query_words,
-    render_report,
-    rising_topics,
     search_record,
     topic_key,
     wish_stems,
 )
-from bot.search import SearchIndex
+from bot.features.insights.render import gaps_chart, render_report
+from bot.features.insights.report import build_report, load_report, new_gaps, rising_topics
+from bot.features.search import SearchIndex
 from bot.store import Store
 from bot.store.feedback import FeedbackRecord
 from bot.store.insights import SearchLogRecord, TopicStatRow
@@ -149,13 +147,20 @@ def test_rising_and_new_gaps() -> None:
         ("Quartal", 91),
         ("jahr", 365),
         ("alle", None),
+        ("2m", 60),  # "m" is a month in a report period, as it always was
+        ("woche", 7),
+        ("14 Tage", 14),  # days and weeks as the shared duration parser reads them
+        ("1w 2d", 9),
+        ("48h", 2),
     ],
 )
 def test_periods(text: str, days: int | None) -> None:
     assert parse_period(text) == days
 
 
-@pytest.mark.parametrize("text", ["gestern", "0", "99999", "3 lichtjahre"])
+@pytest.mark.parametrize(
+    "text", ["gestern", "0", "99999", "3 lichtjahre", "1,5 wochen", "36h", "30 min", "٣٠"]
+)
 def test_bad_periods(text: str) -> None:
     with pytest.raises(PeriodError):
         parse_period(text)

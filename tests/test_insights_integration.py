@@ -7,29 +7,22 @@ import datetime as dt
 
 import pytest
 
-from bot.dev.client import DevUser, body_of, content_of
-from commands.angebot import send_digest
+from bot.dev.client import body_of, content_of
+from bot.features.search.digest import send_digest
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, UserFactory, room_with_bot
+from tests.scenario import ChatFactory, MemberFactory, from_bot, invite
 
 pytestmark = pytest.mark.integration
 
 
-async def join_all(owner: DevUser, room: str, *others: DevUser) -> None:
-    for user in others:
-        await owner.client.room_invite(room, user.user_id)
-        await user.join(room)
-
-
 @PLAIN_AND_ENCRYPTED
 async def test_gap_shows_for_team_in_dm_only_and_hides_small_groups(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_user: UserFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    alice, bob, dave, carol = await asyncio.gather(
-        *(make_user(name) for name in ("alice", "bob", "dave", "carol"))
-    )
-    bot = await make_bot(access={"team": [carol.user_id]})
-    room = await room_with_bot(alice, bot, encrypted)
-    await join_all(alice, room, bob, dave)
+    carol = await make_user("carol")
+    bot, alice, room = await make_chat(encrypted, access={"team": [carol.user_id]})
+    bob = await make_member(alice, room, "bob")
+    dave = await make_member(alice, room, "dave")
 
     for user in (alice, bob, dave):
         reply = await user.ask(room, "!angebot Drohnen")
@@ -44,8 +37,7 @@ async def test_gap_shows_for_team_in_dm_only_and_hides_small_groups(
 
     refused = await alice.ask(room, "!angebot lücken")
     assert "Initiativteam" in body_of(refused)
-    await alice.client.room_invite(room, carol.user_id)
-    await carol.join(room)
+    await invite(alice, room, carol)
     not_here = await carol.ask(room, "!angebot lücken")
     assert "Direktchat" in body_of(not_here)  # the report itself goes to carol's DM
 
@@ -69,9 +61,10 @@ async def test_weekly_digest_posts_text_and_chart_once(
     digest_room = await owner.create_room(invite=[], encrypted=True)
     bot = await make_bot(insights={"digest_room": digest_room})
     room = await room_with_bot(owner, bot, encrypted=False)
-    await join_all(owner, room, *users[1:])
+    for user in users[1:]:
+        await invite(owner, room, user)
     await owner.client.room_invite(digest_room, bot.user_id)
-    await owner.wait_for(digest_room, lambda e: e.sender == bot.user_id and bool(body_of(e)))
+    await owner.wait_for(digest_room, from_bot(bot))
     for user in users:
         await user.ask(room, "!angebot Drohnen")
     assert bot.app is not None
@@ -93,13 +86,12 @@ async def test_weekly_digest_posts_text_and_chart_once(
 
 @PLAIN_AND_ENCRYPTED
 async def test_one_person_searching_a_topic_many_times_never_shows(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_user: UserFactory, encrypted: bool
 ) -> None:
     """Minimum group = distinct people (issue 14): three logged searches and three wishes by one
     person stay out of the team's report."""
-    alice, carol = await asyncio.gather(make_user("alice"), make_user("carol"))
-    bot = await make_bot(access={"team": [carol.user_id]})
-    room = await room_with_bot(alice, bot, encrypted)
+    carol = await make_user("carol")
+    bot, alice, room = await make_chat(encrypted, access={"team": [carol.user_id]})
     # Different filters are different searches (each one is logged), but one person.
     for query in ("Drohnen", "Drohnen format:online", "Drohnen kostenlos"):
         await alice.ask(room, f"!angebot {query}")

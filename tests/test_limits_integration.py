@@ -16,7 +16,8 @@ from bot.dev.client import DevUser, body_of, content_of, html_of
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, ENVELOPE_RESERVE, MAX_EVENT_BYTES, Target
 from bot.text.i18n import Texts, escape
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory
+from tests.scenario import ChatFactory
 
 pytestmark = pytest.mark.integration
 DE = Texts("de")
@@ -51,12 +52,10 @@ def reply_to(event_id: str, body: str, html: str) -> dict[str, Any]:
     ids=["plain", "encrypted"],
 )
 async def test_help_with_a_long_argument_gets_a_short_answer(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool, argument: str
+    make_chat: ChatFactory, encrypted: bool, argument: str
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
-    reply = await alice.ask(room, f"!hilfe {argument}", timeout=60)
+    chat = await make_chat(encrypted)
+    reply = await chat.ask(f"!hilfe {argument}", timeout=60)
     assert ELLIPSIS in body_of(reply)
     assert "<b>" not in html_of(reply).replace("<br>", "")
     assert len(body_of(reply)) < 1_000
@@ -65,12 +64,10 @@ async def test_help_with_a_long_argument_gets_a_short_answer(
 
 @PLAIN_AND_ENCRYPTED
 async def test_long_results_are_split_and_predicted_sizes_hold(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
     """Near-limit parts are accepted, and the prediction matches what Synapse stores."""
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
     anchor = await alice.say(room, "Anker")
     lines = [f"{n}. <Treffer> „Äußerung“ " + "ä" * 300 for n in range(800)]
     html = "<br>".join(f"<b>{escape(line)}</b>" for line in lines)
@@ -92,9 +89,7 @@ async def test_long_results_are_split_and_predicted_sizes_hold(
     assert largest > 0.9 * CONTENT_BUDGET  # the parts really go up to the limit
 
 
-async def test_budget_is_below_what_synapse_accepts(
-    make_user: UserFactory,
-) -> None:
+async def test_budget_is_below_what_synapse_accepts(make_user: UserFactory) -> None:
     """Finds the largest content Synapse accepts; our budget must be below it, but not far."""
     alice = await make_user("alice")
     room = await alice.create_room(invite=[], encrypted=False)
@@ -117,11 +112,9 @@ async def test_budget_is_below_what_synapse_accepts(
 
 @PLAIN_AND_ENCRYPTED
 async def test_a_413_or_an_unsplittable_event_ends_in_a_short_notice(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool, monkeypatch: pytest.MonkeyPatch
+    make_chat: ChatFactory, encrypted: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
     shell = _app(bot).shell
     too_large = DE("limits.too_large").plain
     poll_anchor = await alice.say(room, "Umfrage")
@@ -148,16 +141,14 @@ def _app(bot: RunningBot):
 
 @PLAIN_AND_ENCRYPTED
 async def test_huge_numbers_get_a_message_naming_the_range(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted)
+    chat = await make_chat(encrypted)
     internal_error = DE("core.internal_error").plain
-    vote = await alice.ask(room, "!abstimmen 99999999999999999999 1")
+    vote = await chat.ask("!abstimmen 99999999999999999999 1")
     assert "zwischen 1 und 999999999" in body_of(vote)
-    answer = await alice.ask(room, "!abstimmen 1 99999999999999999999")
+    answer = await chat.ask("!abstimmen 1 99999999999999999999")
     assert "Antwortnummern liegen zwischen 1 und 20" in body_of(answer)
     for command in ("!ergebnis 99999999999999999999", f"!abstimmen {'9' * 5_000} 1"):
-        reply = await alice.ask(room, command)
+        reply = await chat.ask(command)
         assert body_of(reply) and body_of(reply) != internal_error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.insights import load_report
+from bot.features.insights.report import load_report
 from bot.store import Store
 from bot.store.insights import SearchLogRecord
 
@@ -22,7 +22,7 @@ async def store(tmp_path: Path):
 
 
 async def search(store: Store, user: str, day: dt.date, number: int) -> None:
-    """One unanswered search for "Drohnen", as commands/angebot.py logs it."""
+    """One unanswered search for "Drohnen", as bot/features/search/state.py logs it."""
     record = SearchLogRecord(day.isoformat(), "drohn", "drohnen", "", 0, False, None, f"{number}")
     await store.count_people("search", ["drohn"], user, day)
     await store.log_search(record, [])

@@ -917,8 +917,8 @@ async def test_export_has_one_row_per_answer_and_hides_what_the_room_cannot_see(
     import json
 
     from bot.config import Config
-    from bot.exports import ExportOptions
-    from bot.exports.polls import export
+    from bot.features.export.options import ExportOptions
+    from bot.features.export.polls import export
 
     config = Config.model_validate(
         {"matrix": {"homeserver": "https://hs.example", "user_id": "@bot:example.org"}}

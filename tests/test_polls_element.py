@@ -19,13 +19,14 @@ from nio import RoomGetEventResponse
 
 import bot.features.polls.jobs as jobs
 from bot.dev.client import DevUser, body_of, content_of, replies_to
-from bot.exports import ExportOptions
-from bot.exports.polls import export
+from bot.features.export.options import ExportOptions
+from bot.features.export.polls import export
 from bot.features.polls.msc3381 import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
-from tests.test_polls_integration import eventually, group_room, of_type, start_poll
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot
+from tests.scenario import ChatFactory, MemberFactory, from_bot
+from tests.test_polls_integration import eventually, of_type, start_poll, stored_votes
 from tests.test_polls_reference import reference_count
 
 pytestmark = pytest.mark.integration
@@ -127,25 +128,15 @@ async def recorded(bot: RunningBot, start_id: str) -> PollRecord:
     return record
 
 
-async def responses_stored(bot: RunningBot, record: PollRecord, count: int) -> None:
-    async def check() -> bool:
-        assert bot.app is not None
-        return len(await bot.app.store.poll_votes(record.id)) >= count
-
-    await eventually(check)
-
-
 # --- tests ----------------------------------------------------------------------------------------
 
 
 @PLAIN_AND_ENCRYPTED
 async def test_poll_started_in_element_is_counted_ended_and_exported_like_element(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
     answers = ["Kaffee", "Tee", "Wasser"]
     content, ids = element_start("Was trinken wir?", answers)
     start_id = await alice.send(room, POLL_START, content)
@@ -163,7 +154,7 @@ async def test_poll_started_in_element_is_counted_ended_and_exported_like_elemen
     await ledger.respond(alice, room, ids[1])
     await ledger.respond(bob, room, ids[2])  # bob changes his mind
     await ledger.respond(alice, room, ids[1], "not-an-answer")  # alice spoils her vote
-    await responses_stored(bot, record, 4)
+    await stored_votes(bot, record, 4)
 
     # !ergebnis as a reply to the poll; the bot has no redact power, so it cannot end it.
     interim = body_of(await bob.ask(room, "!ergebnis", reply_to=start_id))
@@ -200,12 +191,10 @@ async def test_poll_started_in_element_is_counted_ended_and_exported_like_elemen
 
 @PLAIN_AND_ENCRYPTED
 async def test_poll_in_the_stable_form_is_recorded_and_counted(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
 
     def text(body: str) -> list[dict[str, str]]:
         return [{"mimetype": "text/plain", "body": body}]
@@ -229,7 +218,7 @@ async def test_poll_in_the_stable_form_is_recorded_and_counted(
     await ledger.respond(bob, room, "online", stable=True)
     await ledger.respond(alice, room, "rathaus", stable=True)
     await ledger.respond(alice, room, "online", stable=True)
-    await responses_stored(bot, record, 3)
+    await stored_votes(bot, record, 3)
     result = body_of(await bob.ask(room, f"!ergebnis {record.id}"))
     expected = await ledger.reference(["rathaus", "online"], None)
     assert element_counts(result, ["Rathaus", "Online"]) == [
@@ -241,22 +230,18 @@ async def test_poll_in_the_stable_form_is_recorded_and_counted(
 
 @PLAIN_AND_ENCRYPTED
 async def test_typed_and_native_votes_mixed_give_a_labelled_result_counted_to_the_end_event(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    carol = await make_user("carol")
-    room = await group_room(alice, bob, bot, encrypted)
-    await alice.client.room_invite(room, carol.user_id)
-    await carol.join(room)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
+    carol = await make_member(alice, room, "carol")
     answers = ["Dienstag", "Mittwoch", "Donnerstag"]
     record = await start_poll(alice, room, bot, "!umfrage Wann? | " + " | ".join(answers))
     assert record.start_event_id is not None
     ids = list(record.poll.answer_ids)
     ledger = Ledger(record.start_event_id)
     await ledger.respond(bob, room, "a1")
-    await responses_stored(bot, record, 1)
+    await stored_votes(bot, record, 1)
 
     # Typed votes are acknowledged in the poll's thread, visible to everyone in Element.
     ack = await alice.ask(room, "!abstimmen 2")
@@ -291,18 +276,16 @@ async def test_typed_and_native_votes_mixed_give_a_labelled_result_counted_to_th
 
 @PLAIN_AND_ENCRYPTED
 async def test_poll_due_while_the_bot_was_down_ends_at_once_after_restart(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
     answers = ["Ja", "Nein"]
     record = await start_poll(alice, room, bot, "!umfrage Pause? | Ja | Nein --dauer 2h")
     assert record.start_event_id is not None
     ledger = Ledger(record.start_event_id)
     await ledger.respond(bob, room, "a2")
-    await responses_stored(bot, record, 1)
+    await stored_votes(bot, record, 1)
     await bot.stop()
     planned = int(time.time() * 1000) - 10 * 60_000
     async with Store(bot.config.storage.database) as store:
@@ -323,27 +306,25 @@ async def test_poll_due_while_the_bot_was_down_ends_at_once_after_restart(
 
 @PLAIN_AND_ENCRYPTED
 async def test_a_response_missed_by_the_sync_is_repaired_while_running(
-    make_bot: BotFactory,
-    make_user: UserFactory,
+    make_chat: ChatFactory,
+    make_member: MemberFactory,
     encrypted: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert jobs.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
     monkeypatch.setattr(jobs, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
     record = await start_poll(alice, room, bot, "!umfrage Kaffee oder Tee? | Kaffee | Tee")
     assert record.start_event_id is not None
     ledger = Ledger(record.start_event_id)
     await ledger.respond(bob, room, "a2")
     await ledger.respond(alice, room, "a1")
-    await responses_stored(bot, record, 2)
+    await stored_votes(bot, record, 2)
     assert bot.app is not None
     # The sync "missed" both: no command, no end, only the running job may bring them back.
     await bot.app.store.execute("DELETE FROM poll_responses WHERE poll_id = ?", (record.id,))
-    await responses_stored(bot, record, 2)
+    await stored_votes(bot, record, 2)
     votes = await bot.app.store.poll_votes(record.id)
     assert {v.sender for v in votes} == {alice.user_id, bob.user_id}
     expected = await ledger.reference(["a1", "a2"], None)
@@ -352,16 +333,11 @@ async def test_a_response_missed_by_the_sync_is_repaired_while_running(
 
 
 async def test_wol_retro_poll_is_counted_like_any_other(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_member: MemberFactory
 ) -> None:
-    from tests.test_exchange_integration import from_bot, join
-
-    mod = await make_user("mod")
     # Forming circles is organisation-wide: only configured moderators may do it.
-    bot = await make_bot(access={"moderators": [mod.user_id]})
-    people = [await make_user(f"wol{i}") for i in range(3)]
-    room = await room_with_bot(mod, bot, encrypted=False, direct=False)
-    await join(mod, room, *people)
+    bot, mod, room = await make_chat(name="mod", role="moderators", direct=False)
+    people = [await make_member(mod, room, f"wol{i}") for i in range(3)]
     for i, person in enumerate(people):
         await person.ask(room, f"!wol an Amt {i}")
     await mod.ask(room, "!wol bilden Di 14:00", timeout=60)
@@ -380,7 +356,7 @@ async def test_wol_retro_poll_is_counted_like_any_other(
     await ledger.respond(first, circle, ids[0])
     await ledger.respond(third, circle, ids[3])
     await ledger.respond(first, circle, ids[2])
-    await responses_stored(bot, record, 3)
+    await stored_votes(bot, record, 3)
     texts = [a.text for a in record.poll.answers]
     interim = body_of(await third.ask(circle, "!ergebnis", reply_to=start.event_id))
     expected = await ledger.reference(ids, None)

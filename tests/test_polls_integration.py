@@ -14,7 +14,8 @@ from bot.features.polls.live import end_poll
 from bot.features.polls.msc3381 import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
-from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory, room_with_bot
+from tests.scenario import ChatFactory, MemberFactory
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +35,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.2)
-
-
-async def group_room(owner: DevUser, guest: DevUser, bot: RunningBot, encrypted: bool) -> str:
-    room = await room_with_bot(owner, bot, encrypted)
-    await owner.client.room_invite(room, guest.user_id)
-    await guest.join(room)
-    return room
 
 
 async def start_poll(user: DevUser, room: str, bot: RunningBot, command: str) -> PollRecord:
@@ -72,12 +66,10 @@ async def stored_votes(bot: RunningBot, record: PollRecord, count: int) -> None:
 
 @PLAIN_AND_ENCRYPTED
 async def test_native_and_typed_votes_are_counted_together_and_end_once(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
     record = await start_poll(
         alice, room, bot, "!umfrage Wann treffen wir uns? | Dienstag | Mittwoch | Donnerstag"
     )
@@ -143,12 +135,10 @@ async def test_native_and_typed_votes_are_counted_together_and_end_once(
 
 @PLAIN_AND_ENCRYPTED
 async def test_votes_sent_while_the_bot_is_down_still_count(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted)
+    bot, alice, room = await make_chat(encrypted)
+    bob = await make_member(alice, room, "bob")
     record = await start_poll(alice, room, bot, "!poll Kaffee oder Tee? | Kaffee | Tee")
     await bot.stop()
     await respond(bob, room, record, "a2")
@@ -166,11 +156,9 @@ async def test_votes_sent_while_the_bot_is_down_still_count(
 
 
 async def test_poll_closes_itself_at_its_duration_and_crash_during_end_sends_once(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory,
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True)
     record = await start_poll(alice, room, bot, "!umfrage Pause? | Ja | Nein --dauer 2h")
     start = alice.find(room, of_type(bot, POLL_START))[0]
     assert "endet am" in body_of(start)
@@ -214,12 +202,10 @@ async def test_poll_closes_itself_at_its_duration_and_crash_during_end_sends_onc
 
 
 async def test_anonymous_poll_by_direct_message_keeps_no_user_ids(
-    make_bot: BotFactory, make_user: UserFactory
+    make_chat: ChatFactory, make_user: UserFactory, make_member: MemberFactory
 ) -> None:
-    bot = await make_bot(polls={"min_anonymous_group": 2})
-    alice = await make_user("alice")
-    bob = await make_user("bob")
-    room = await group_room(alice, bob, bot, encrypted=True)
+    bot, alice, room = await make_chat(encrypted=True, polls={"min_anonymous_group": 2})
+    bob = await make_member(alice, room, "bob")
     since = len(alice.events)
     await alice.say(room, "!umfrage Wie zufrieden sind Sie? | Sehr | Mittel | Wenig --anonym")
     announcement = await alice.wait_for(

@@ -179,8 +179,8 @@ async def test_export_keeps_typed_votes_apart_and_anonymous_sums_hidden_until_th
     import json
 
     from bot.config import Config
-    from bot.exports import ExportOptions
-    from bot.exports.polls import export
+    from bot.features.export.options import ExportOptions
+    from bot.features.export.polls import export
     from bot.store.polls import NewPoll
 
     config = Config.model_validate(

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from bot.context import Incoming
+from bot.features.feedback.recording import resolve_reference
 from bot.privacy import (
     IDENTIFIED_EXPORT_FORBIDDEN,
     MAX_FEEDBACK_CHARS,
@@ -34,7 +35,6 @@ from bot.privacy import (
 )
 from bot.text.i18n import Texts, all_keys
 from commands.datenschutz import privacy_notice
-from commands.feedback import resolve_reference
 
 KEY = b"0123456789abcdef-test"
 OTHER_KEY = b"fedcba9876543210-test"
@@ -249,7 +249,7 @@ def test_unknown_categories_are_counted_not_dropped() -> None:
 
 # --- locale texts --------------------------------------------------------------------------
 
-LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
+LOCALES = Path(__file__).resolve().parent.parent / "bot" / "text" / "locales"
 
 
 def feedback_texts(lang: str) -> set[str]:

@@ -17,6 +17,7 @@ from bot.dev.client import DevUser, body_of, content_of
 from bot.registry import Command, Scope
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 from tests.faultproxy import FaultProxy
+from tests.scenario import ChatFactory, GroupFactory, group_room
 from tests.test_faults import assert_exactly_once, wait_answered
 
 pytestmark = pytest.mark.integration
@@ -30,23 +31,6 @@ def from_bot(bot: RunningBot):
 
 def is_file(event: Any) -> bool:
     return content_of(event).get("msgtype") == "m.file"
-
-
-async def group_room(owner: DevUser, others: list[DevUser], bot: RunningBot, enc: bool) -> str:
-    """An ordinary room (not a DM) with ``owner``, ``others`` and the bot, everyone joined."""
-    room = await owner.create_room(
-        invite=[bot.user_id, *(o.user_id for o in others)], encrypted=enc, preset="private_chat"
-    )
-    await owner.wait_for(room, lambda e: e.sender == bot.user_id and "Impulsbot" in body_of(e))
-
-    def everyone_joined() -> bool:
-        members = owner.client.rooms[room]
-        return all(
-            o.user_id in members.users and o.user_id not in members.invited_users for o in others
-        )
-
-    await owner.wait_until(everyone_joined)
-    return room
 
 
 def private_in(user: DevUser, room: str, bot: RunningBot, *markers: str) -> list[Any]:
@@ -146,12 +130,10 @@ async def test_two_person_public_room_gets_no_private_content(
 
 @PLAIN_AND_ENCRYPTED
 async def test_room_admin_is_refused_organisation_actions(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_group: GroupFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    admin = await make_user("admin")
-    bob, dave = await make_user("bob"), await make_user("dave")
-    room = await group_room(admin, [bob, dave], bot, encrypted)  # admin: creator, PL 100
+    # admin: the room's creator, PL 100
+    bot, (admin, bob, dave), room = await make_group("admin", "bob", "dave", encrypted=encrypted)
     for member in (admin, bob, dave):
         await member.ask(room, "!wol mitmachen")
         await member.ask(room, "!tandem an")
@@ -171,11 +153,9 @@ async def test_room_admin_is_refused_organisation_actions(
 
 @PLAIN_AND_ENCRYPTED
 async def test_listener_raising_still_lets_the_command_run(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice = await make_user("alice")
-    room = await room_with_bot(alice, bot, encrypted, direct=False)
+    bot, alice, room = await make_chat(encrypted, direct=False)
     assert bot.app is not None
 
     async def broken(app: Any, room_id: str, event: Any) -> None:
@@ -193,7 +173,7 @@ async def test_listener_raising_still_lets_the_command_run(
 
 @PLAIN_AND_ENCRYPTED
 async def test_gap_fill_502_then_recovery_answers_every_command_once(
-    synapse: Any, make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_chat: ChatFactory, synapse: Any, encrypted: bool
 ) -> None:
     broken = True
 
@@ -201,9 +181,7 @@ async def test_gap_fill_502_then_recovery_answers_every_command_once(
         return broken and method == "GET" and path.endswith("/messages")
 
     async with FaultProxy(synapse.url, ["502"], matches=messages_while_broken) as proxy:
-        bot = await make_bot(matrix={"homeserver": proxy.url})
-        alice = await make_user("alice")
-        room = await room_with_bot(alice, bot, encrypted=encrypted)
+        bot, alice, room = await make_chat(encrypted, matrix={"homeserver": proxy.url})
         await bot.stop()
         # More than one sync holds (timeline limit 50): the restart needs a gap fill.
         commands = [await alice.say(room, f"!ping {n}") for n in range(70)]
@@ -221,11 +199,9 @@ async def test_gap_fill_502_then_recovery_answers_every_command_once(
 
 @PLAIN_AND_ENCRYPTED
 async def test_pending_delivery_survives_a_restart(
-    make_bot: BotFactory, make_user: UserFactory, encrypted: bool
+    make_group: GroupFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot()
-    alice, bob, dave = [await make_user(n) for n in ("alice", "bob", "dave")]
-    room = await group_room(alice, [bob, dave], bot, encrypted)
+    bot, (alice, _, _), room = await make_group("alice", "bob", "dave", encrypted=encrypted)
     alice.auto_join = False  # she accepts the DM invitation only later
     answer = await alice.ask(room, "!meine-daten", timeout=60)
     assert "Einladung" in body_of(answer)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.catalogue import Catalogue, Offering
-from bot.search import (
+from bot.features.catalogue.model import Catalogue, Offering
+from bot.features.search import (
     SearchIndex,
     audience_label,
     overview,

@@ -4,27 +4,15 @@ back, and filter values that do not depend on UI labels."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
-from bot.catalogue import Catalogue, Offering
-from bot.search import SearchIndex, render_results
-from bot.searchkit import vocabulary
+from bot.features.catalogue.model import Catalogue
+from bot.features.search import SearchIndex, render_results, type_label, vocabulary
 from bot.text.i18n import Texts
-
-
-def offering(id: str, titel: str, **fields: Any) -> Offering:
-    values: dict[str, Any] = {
-        "anbieter": "Anbieter",
-        "typ": "weiterbildung",
-        "format": "online",
-        "kosten": "kostenlos",
-        "beschreibung": "Ein Angebot.",
-    }
-    values.update(fields)
-    return Offering(id=id, titel=titel, **values)
-
+from tests.test_search import offering
 
 ENTRIES = (
     offering(
@@ -140,19 +128,63 @@ def test_real_word_the_catalogue_lacks_is_not_corrected(index: SearchIndex) -> N
     assert result.suggestion is None and result.nothing_fits
 
 
-def test_type_filter_does_not_read_ui_labels(
-    index: SearchIndex, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Rewording a label must not change what typ: accepts: the index never asks the locale.
-    def no_labels(*_: object, **__: object) -> str:
-        raise AssertionError("search read a UI label")
+def _typed_filter_answers(index: SearchIndex) -> dict[str, tuple[str, ...] | None]:
+    """What each typ:/format: value (and the UI label words) answers: ids, or None if refused."""
+    values = {
+        *(f"typ:{w}" for names in vocabulary.TYPE_NAMES.values() for w in names),
+        *(f'format:"{w}"' for names in vocabulary.FORMAT_NAMES.values() for w in names),
+        *("typ:Zauberkurs", "typ:Zauberkurse", 'format:"im Zauberraum"'),
+    }
+    answers: dict[str, tuple[str, ...] | None] = {}
+    for value in sorted(values):
+        result = index.search(value, limit=50)
+        answers[value] = None if result.filter_errors else tuple(h.entry.id for h in result.hits)
+    return answers
 
-    monkeypatch.setattr(Texts, "raw", no_labels)
-    fresh = SearchIndex.build(Catalogue(ENTRIES, (("Seminar", "Weiterbildung"),)))
-    assert {h.entry.id for h in fresh.search("typ:tool").hits} == {"bertelsmann-wegweiser"}
-    assert fresh.search("typ:Seminare Wirkung").hits == ()
-    assert {h.entry.id for h in fresh.search("typ:Events").hits} == {"messe-digital"}
-    assert set(vocabulary.TYPE_NAMES) >= {"tool", "veranstaltung", "weiterbildung"}
+
+def test_rewording_ui_labels_changes_no_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 17: rewording a label in bot/text/locales/*/angebot.yaml must not change what typ:
+    # and format: accept, nor what a search finds. Here every type and format label is reworded
+    # in both languages ("Weiterbildung" → "Zauberkurs") and the index is built afresh.
+    from bot.text import i18n
+
+    catalogue = Catalogue(ENTRIES, (("Seminar", "Weiterbildung"),))
+    before = _typed_filter_answers(SearchIndex.build(catalogue))
+    original = i18n._catalogue
+
+    def reworded(lang: str) -> dict[str, Any]:
+        texts = copy.deepcopy(original(lang))
+        labels = texts["angebot"]
+        for section in ("typ", "typ_plural"):
+            labels[section] = {slug: "Zauberkurs" for slug in labels[section]}
+        labels["format"] = {slug: "im Zauberraum" for slug in labels["format"]}
+        return texts
+
+    monkeypatch.setattr(i18n, "_catalogue", reworded)
+    assert type_label("weiterbildung", Texts("de")) == "Zauberkurs"  # the rewording is live
+    after = _typed_filter_answers(SearchIndex.build(catalogue))
+    assert after == before
+    assert after["typ:Zauberkurs"] is None and after['format:"im Zauberraum"'] is None
+    assert after["typ:Tool"] == ("bertelsmann-wegweiser",)
+    assert after["typ:Events"] == ("messe-digital",)
+
+
+def test_search_modules_do_not_read_texts() -> None:
+    # Only the rendering module may use UI texts; the index, filters and vocabulary never do.
+    import ast
+    from pathlib import Path
+
+    package = Path(vocabulary.__file__).parent
+    for path in package.glob("*.py"):
+        if path.name in ("render.py", "__init__.py", "digest.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module is not None
+        }
+        assert "bot.text.i18n" not in imported, path.name
 
 
 def test_one_common_word_never_lists_everything() -> None:

@@ -1,9 +1,11 @@
 """Search quality on the shipped catalogue (content/): the query table of issue 15, and floors
-on the tuning set tests/search_tuning.yaml (scored like bench/bench_relevance.py does).
+on the tuning sets (scored like bench/bench_relevance.py does).
 
-The held-out evaluation set (tests/search_eval.yaml, written by someone who did not build the
-engine) only gets regression floors, set once after the engine work ended; the engine is never
-tuned on it. Its honest figures stay below the issue's 95 % targets (see the closing note).
+tests/search_tuning_2.yaml was round 2's held-out set; its per-role figures were read, so it is
+tuning data now. tests/search_heldout.yaml (210 queries, written blind) was measured after the
+engine work of round 3 had ended: the round-3 engine rules scored lower on it than the engine
+before them (hit@3 0.774 against 0.827), so they were not kept. That one accept/reject decision is
+the only use made of it; never tune on it.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_relevance import TUNING, evaluate, load_cases
-from bot.catalogue import load_catalogue
-from bot.search import SearchIndex
+from bench.bench_relevance import HELDOUT, TUNING, evaluate, load_cases
+from bot.features.catalogue.load import load_catalogue
+from bot.features.search import SearchIndex
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
-# Measured on the tuning set (see bench/RESULTS.md); floors a little below, so a regression fails.
-FLOORS = {"ndcg5": 0.8, "mrr": 0.9, "hit3": 0.93, "nofit_precision": 0.95}
-# Held-out set, measured once on 2026-12-02 (nDCG@5 0.714, MRR 0.816, hit@3 0.846, nothing-fits
-# 0.935); a little below, so a regression fails.
-EVAL = Path(__file__).resolve().parent / "search_eval.yaml"
-EVAL_FLOORS = {"ndcg5": 0.69, "mrr": 0.79, "hit3": 0.82, "nofit_precision": 0.9}
+# Measured per tuning file (bench/bench_relevance.py); floors a little below, so a regression
+# fails.
+FLOORS = {
+    # measured 2026-12-02: 0.834 / 0.935 / 0.964 / 1.000
+    "search_tuning.yaml": {"ndcg5": 0.81, "mrr": 0.91, "hit3": 0.94, "nofit_precision": 0.97},
+    # measured 2026-12-02: 0.714 / 0.816 / 0.846 / 0.935
+    "search_tuning_2.yaml": {"ndcg5": 0.69, "mrr": 0.79, "hit3": 0.82, "nofit_precision": 0.9},
+    # held out, measured 2026-12-02: 0.711 / 0.801 / 0.827 / 0.976
+    "search_heldout.yaml": {"ndcg5": 0.69, "mrr": 0.78, "hit3": 0.8, "nofit_precision": 0.95},
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +43,12 @@ def listed(index: SearchIndex, query: str) -> list[str]:
     return [] if result.nothing_fits else [h.entry.id for h in result.hits]
 
 
-def test_tuning_set_floors(index: SearchIndex) -> None:
-    figures, misses = evaluate(index, load_cases(TUNING))
+@pytest.mark.parametrize("path", [*TUNING, HELDOUT], ids=lambda p: p.name)
+def test_quality_floors(index: SearchIndex, path: Path) -> None:
+    figures, misses = evaluate(index, load_cases(path))
     print("\n".join(misses))
-    for metric, floor in FLOORS.items():
+    for metric, floor in FLOORS[path.name].items():
         assert figures["all"][metric] >= floor, (metric, figures["all"], misses)
-
-
-def test_held_out_evaluation_floors(index: SearchIndex) -> None:
-    figures, _ = evaluate(index, load_cases(EVAL))
-    for metric, floor in EVAL_FLOORS.items():
-        assert figures["all"][metric] >= floor, (metric, figures["all"])
 
 
 def test_one_common_word_gives_no_63_hits(index: SearchIndex) -> None:

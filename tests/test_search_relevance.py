@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.catalogue import load_catalogue
-from bot.search import SearchIndex
+from bot.features.catalogue.load import load_catalogue
+from bot.features.search import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.text.durations import (
@@ -230,6 +230,7 @@ UNITS = {
 }  # fmt: skip
 
 
+@settings(deadline=None)  # a loaded CI machine is no parser bug
 @given(parts=st.lists(st.tuples(st.integers(0, 999), st.sampled_from(sorted(UNITS))), min_size=1))
 def test_parts_add_up(parts: list[tuple[int, str]]) -> None:
     text = " ".join(f"{amount} {unit}" for amount, unit in parts)
@@ -241,12 +242,14 @@ def test_parts_add_up(parts: list[tuple[int, str]]) -> None:
         assert parse_duration(text) == timedelta(seconds=seconds)
 
 
+@settings(deadline=None)  # a loaded CI machine is no parser bug
 @given(seconds=st.integers(0, int(LONGEST.total_seconds())), lang=st.sampled_from(LANGUAGES))
 def test_formatted_durations_parse_back(seconds: int, lang: str) -> None:
     duration = timedelta(seconds=seconds)
     assert parse_duration(format_duration(duration, Texts(lang))) == duration
 
 
+@settings(deadline=None)  # a loaded CI machine is no parser bug
 @given(
     text=st.text(max_size=40)
     | st.from_regex(r"[0-9]{1,40}([.,][0-9]{1,40})? ?[a-zA-Zä.]{0,8}", fullmatch=True),

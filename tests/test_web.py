@@ -22,6 +22,7 @@ from bot.app import Impulsbot
 from bot.config import Config, ConfigError, load_config
 from bot.privacy import pseudonym
 from bot.store.feedback import FeedbackRecord
+from bot.store.impulses import ImpulseSubscription
 from bot.web.auth import issue_login_link, token_hash
 
 REPO = Path(__file__).resolve().parent.parent
@@ -304,9 +305,10 @@ async def test_forget_user_removes_dashboard_traces(dash: Dashboard) -> None:
 
 
 async def test_gaps_page_shows_the_chats_report_with_trend_and_min_group(dash: Dashboard) -> None:
-    from bot.insights import render_report, topic_key
+    from bot.features.insights.record import topic_key
+    from bot.features.insights.render import render_report
+    from bot.features.search.digest import gap_report
     from bot.store.insights import SearchLogRecord
-    from commands.angebot import gap_report
 
     today = dash.clock.now.astimezone(dash.bot.config.bot.tz).date()
     for offset, word, count in ((1, "drohnen", 5), (40, "drohnen", 3), (2, "einzeln", 2)):
@@ -375,3 +377,14 @@ async def test_retention_keeps_the_audit_log_only_for_the_retention_period(
     assert await dash.bot.store.audit_actions(TEAM) == []
     assert await dash.bot.store.fetchone("SELECT 1 FROM web_login_tokens") is None
     assert await dash.bot.store.fetchone("SELECT 1 FROM web_sessions") is None
+
+
+async def test_impulse_page_names_each_subscribed_room(dash: Dashboard) -> None:
+    await dash.bot.store.save_impulse_subscription(
+        ImpulseSubscription(room_id="!ohne-namen:example.org", schedule="mo-fr 09:00")
+    )
+    client = await dash.login(TEAM)
+    async with client, client.get(dash.url + "/impulse") as response:
+        page = await response.text()
+    assert "!ohne-namen:example.org" in page  # a room the bot does not know: its ID, nothing else
+    assert "coroutine" not in page

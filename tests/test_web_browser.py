@@ -18,7 +18,8 @@ import pytest_asyncio
 
 from bot.dev.client import DevUser, body_of
 from bot.events import content_of
-from tests.conftest import PLAIN_AND_ENCRYPTED, REPO, BotFactory, UserFactory, room_with_bot
+from tests.conftest import PLAIN_AND_ENCRYPTED, REPO
+from tests.scenario import ChatFactory, MemberFactory
 from tests.test_polls_integration import start_poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -37,6 +38,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 PAGES = ("/", "/rueckmeldungen", "/impulse", "/umfragen", "/luecken", "/katalog", "/datenschutz")
+WEB = {"listen": "127.0.0.1:0"}  # the dashboard on a free port
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/anmelden\?token=[A-Za-z0-9_\-]+)")
 
 
@@ -96,16 +98,6 @@ async def login_link(user: DevUser, room_id: str, command: str = "!dashboard") -
     return LINK.search(body_of(event)).group(1)  # type: ignore[union-attr]
 
 
-async def team_room(user: DevUser, bot: Any, encrypted: bool, make_user: UserFactory) -> str:
-    """A room of three (user, bot, a colleague): not a direct chat, so the link goes elsewhere."""
-    room = await room_with_bot(user, bot, encrypted)
-    colleague = await make_user("colleague")
-    await user.client.room_invite(room, colleague.user_id)
-    await colleague.wait_until(lambda: room in colleague.client.rooms, timeout=30)
-    await user.wait_until(lambda: user.client.rooms[room].member_count >= 3, timeout=30)
-    return room
-
-
 async def sign_in(chromium: Any, link: str) -> Any:
     page = await new_page(chromium)
     await page.goto(link)
@@ -147,19 +139,15 @@ async def chat_number(user: DevUser, room_id: str, command: str, pattern: str) -
 
 @PLAIN_AND_ENCRYPTED
 async def test_team_member_sees_every_page_with_the_chats_numbers(
+    make_chat: ChatFactory,
+    make_member: MemberFactory,
     encrypted: bool,
-    make_bot: BotFactory,
-    make_user: UserFactory,
     chromium: Any,
     tmp_path: Path,
 ) -> None:
-    team = await make_user("team")
-    bot = await make_bot(
-        access={"team": [team.user_id]},
-        web={"listen": "127.0.0.1:0"},
-        content={"directory": content_copy(tmp_path)},
-    )
-    room = await team_room(team, bot, encrypted, make_user)
+    content = {"directory": content_copy(tmp_path)}
+    bot, team, room = await make_chat(encrypted, name="team", role="team", web=WEB, content=content)
+    await make_member(team, room, "colleague")  # not a direct chat: the link goes elsewhere
     for text in ("4/5 Sehr hilfreich", "2/5 Zu lang", "Bitte mehr zu Beteiligung"):
         await answered(team, room, f"!feedback {text}", bot.user_id)
     poll = await start_poll(team, room, bot, "!umfrage Welcher Tag passt? | Dienstag | Mittwoch")
@@ -193,19 +181,17 @@ async def test_team_member_sees_every_page_with_the_chats_numbers(
 
 @PLAIN_AND_ENCRYPTED
 async def test_moderator_edits_the_catalogue_and_chat_finds_it(
+    make_chat: ChatFactory,
+    make_member: MemberFactory,
     encrypted: bool,
-    make_bot: BotFactory,
-    make_user: UserFactory,
     chromium: Any,
     tmp_path: Path,
 ) -> None:
-    moderator = await make_user("mod")
-    bot = await make_bot(
-        access={"moderators": [moderator.user_id]},
-        web={"listen": "127.0.0.1:0"},
-        content={"directory": content_copy(tmp_path)},
+    content = {"directory": content_copy(tmp_path)}
+    bot, moderator, room = await make_chat(
+        encrypted, name="mod", role="moderators", web=WEB, content=content
     )
-    room = await team_room(moderator, bot, encrypted, make_user)
+    await make_member(moderator, room, "colleague")  # not a direct chat: the link goes elsewhere
     page = await sign_in(chromium, await login_link(moderator, room))
     base = bot.app.web.base_url  # type: ignore[union-attr]
     assert page.url == base + "/katalog"
@@ -243,15 +229,10 @@ async def test_moderator_edits_the_catalogue_and_chat_finds_it(
     await page.context.close()
 
 
-async def test_refusals(make_bot: BotFactory, make_user: UserFactory, chromium: Any) -> None:
-    team = await make_user("team")
-    outsider = await make_user("other")
-    bot = await make_bot(access={"team": [team.user_id]}, web={"listen": "127.0.0.1:0"})
+async def test_refusals(make_chat: ChatFactory, make_member: MemberFactory, chromium: Any) -> None:
+    bot, team, room = await make_chat(encrypted=True, name="team", role="team", web=WEB)
     base = bot.app.web.base_url  # type: ignore[union-attr]
-    room = await room_with_bot(team, bot, encrypted=True)
-    await team.client.room_invite(room, outsider.user_id)
-    await outsider.wait_until(lambda: room in outsider.client.rooms, timeout=30)
-    await team.wait_until(lambda: team.client.rooms[room].member_count >= 3, timeout=30)
+    outsider = await make_member(team, room, "other")
     refusal = await outsider.ask(room, "!dashboard", timeout=60)
     assert "in der Konfiguration" in body_of(refusal) and "token" not in body_of(refusal)
 

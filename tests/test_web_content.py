@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.catalogue import check_content, load_catalogue
+from bot.features.catalogue.load import check_content, load_catalogue
 from tests.test_web import MOD, REPO, Dashboard, dash
 
 __all__ = ["dash"]  # the fixture, shared with tests/test_web.py
@@ -29,7 +29,7 @@ async def _form(client: aiohttp.ClientSession, url: str) -> dict[str, str]:
 
 
 async def test_catalogue_edit_validates_keeps_history_and_reloads(dash: Dashboard) -> None:
-    from commands.angebot import feature
+    from bot.features.search.state import state
 
     directory = dash.bot.config.content.directory
     before = (directory / "angebote.yaml").read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ async def test_catalogue_edit_validates_keeps_history_and_reloads(dash: Dashboar
     history = list((directory / "history").glob("*-angebote.yaml"))
     assert len(history) == 1 and history[0].read_text(encoding="utf-8") == before
     assert MOD in (directory / "history" / "aenderungen.log").read_text(encoding="utf-8")
-    assert "Quantenhaushalt" in feature(dash.bot).catalogue.get("kgst-seminare").titel  # type: ignore[union-attr]
+    assert "Quantenhaushalt" in state(dash.bot).catalogue.get("kgst-seminare").titel  # type: ignore[union-attr]
     assert "catalogue_saved" in await dash.bot.store.audit_actions(MOD)
 
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.catalogue import check_content, load_catalogue
-from bot.catalogue_review import review
 from bot.config import load_config
+from bot.features.catalogue.load import check_content, load_catalogue
+from bot.features.catalogue.review import review
 from bot.text.i18n import Texts
 
 

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
-import pkgutil
 import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO
 
-from bot import exports
 from bot.config import Config, load_config
-from bot.exports import ExportOptions
+from bot.features.export import feedback, gaps, polls
+from bot.features.export.options import ExportFailed, ExportOptions
 from bot.store import Store
 
 STDOUT_FORMATS = {"csv", "json", "jsonl"}
-
-
-class ExportFailed(Exception):
-    """Raised by export modules with a message worded for the operator."""
+DATASETS: tuple[ModuleType, ...] = (feedback, gaps, polls)
 
 
 def datasets() -> dict[str, ModuleType]:
-    found = {}
-    for info in pkgutil.iter_modules(exports.__path__):
-        module = importlib.import_module(f"bot.exports.{info.name}")
-        found[module.NAME] = module
-    return found
+    return {module.NAME: module for module in DATASETS}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

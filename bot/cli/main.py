@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def content_errors() -> tuple[type[Exception], ...]:
-    from bot.catalogue import CatalogueError
+    from bot.features.catalogue.load import CatalogueError
     from bot.features.impulses.library import ImpulseError
     from bot.tandem import ContentError
 

@@ -10,9 +10,14 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
+
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
+
+if TYPE_CHECKING:
+    from bot.personal_data import Expiry, Purge
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,27 @@ def create_private_file(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+def technical(**fields: Any) -> Category:
+    """A category of data the bot keeps only to do its job: legal basis its public task, passed
+    to nobody (``bot/personal_data.py``)."""
+    return Category(legal_basis=LEGAL_BASIS_TASK, recipients=NOBODY, **fields)
+
+
+def purge_before(
+    table: str, column: str, unit: Literal["s", "ms"], *, days: int | None = None, where: str = ""
+) -> Purge:
+    """A retention purge (``Category.purge``): the rows of ``table`` whose ``column`` (unix
+    seconds or milliseconds, per ``unit``) lies before the cutoff go, ``days`` ago or
+    ``privacy.retention_days`` when None. ``where`` narrows it (``"status = 'ended' AND "``)."""
+
+    async def purge(store: Any, expiry: Expiry) -> int:
+        seconds = expiry.cutoff(days).timestamp()
+        before = int(seconds) if unit == "s" else int(seconds * 1000)
+        return await store.delete_before(table, column, before, where=where)
+
+    return purge
 
 
 class StoreBase:
@@ -184,6 +210,12 @@ class StoreBase:
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> aiosqlite.Cursor:
         await self._outside_foreign_transaction()
         return await self.db.executemany(sql, [tuple(r) for r in rows])
+
+    async def delete_before(self, table: str, column: str, before: Any, *, where: str = "") -> int:
+        """Retention in one statement: rows of ``table`` whose ``column`` is below ``before``
+        (and which match ``where``, ending in AND) go; returns how many."""
+        cursor = await self.execute(f"DELETE FROM {table} WHERE {where}{column} < ?", (before,))
+        return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.fetchall(sql, params)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, purge_before, technical
 
 CACHED_VALUE_PREFIXES = ("lang:",)  # kv keys read on every command
 
@@ -70,8 +69,8 @@ class CoreStore(StoreBase):
         await self.mark_handled(event_id, room_id)
         await self.execute("DELETE FROM pending_commands WHERE event_id = ?", (event_id,))
 
-    async def forget_handled_before(self, unix_seconds: int) -> None:
-        await self.execute("DELETE FROM handled_events WHERE handled_at < ?", (unix_seconds,))
+    async def forget_handled_before(self, unix_seconds: int) -> int:
+        return await self.delete_before("handled_events", "handled_at", unix_seconds)
 
     async def remember_room(self, room_id: str, joined_at_ms: int, is_direct: bool) -> None:
         self._forget_joined_at(room_id)
@@ -114,43 +113,28 @@ class CoreStore(StoreBase):
 HANDLED_RETENTION_DAYS = 7  # mirrors bot.app.HANDLED_RETENTION_S
 
 
-async def _purge_handled(store: CoreStore, expiry: Expiry) -> int:
-    before = int(expiry.cutoff(HANDLED_RETENTION_DAYS).timestamp())
-    row = await store.fetchone(
-        "SELECT COUNT(*) FROM handled_events WHERE handled_at < ?", (before,)
-    )
-    await store.forget_handled_before(before)
-    return int(row[0]) if row else 0
-
-
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="room_settings",
         tables={"kv": ("key", "value")},
         purpose="Raumnamen für Exporte, Spracheinstellung je Raum und technische Merker.",
         link="none",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         access_note="Gelten für Räume, nicht für Personen, und bleiben, solange der Bot im Raum "
         "ist.",
     ),
-    Category(
+    technical(
         name="handled_events",
         tables={"handled_events": ("event_id", "room_id")},
         purpose="Jeder Befehl wird höchstens einmal beantwortet (auch nach einem Neustart).",
         link="pseudonymous",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
-        purge=_purge_handled,
+        purge=purge_before("handled_events", "handled_at", "s", days=HANDLED_RETENTION_DAYS),
         access_note="Nur Ereignis- und Raum-IDs ohne Inhalt; nach 7 Tagen gelöscht.",
     ),
-    Category(
+    technical(
         name="rooms",
         tables={"rooms": ("room_id",)},
         purpose="Räume, in denen der Bot Mitglied ist (Begrüßung einmal je Raum).",
         link="none",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         access_note="Raumebene; gelöscht, wenn der Bot den Raum verlässt.",
     ),
 )

@@ -11,16 +11,18 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from bot.personal_data import Category, Expiry
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, purge_before
 
 FEEDBACK_FIELDS = "id, created_at, room_id, kind, reference, rating, text, user_id, source_event_id"
 ANONYMOUS_KEY = "privacy:anonymous_key"
 DAY_MS = 86_400_000
+ROWS_PER_QUERY = 5000  # rows per page when the export reads the table
 
 
 def day_start_ms(timestamp_ms: int, tz: dt.tzinfo) -> int:
@@ -154,10 +156,6 @@ class FeedbackStore(StoreBase):
         )
         return row is not None
 
-    async def delete_feedback_before(self, before_ms: int) -> int:
-        cursor = await self.execute("DELETE FROM feedback WHERE created_at < ?", (before_ms,))
-        return cursor.rowcount
-
     # Data-protection hooks (collected by StoreBase.personal_data / forget_user).
 
     async def personal_data_feedback(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -180,10 +178,6 @@ class FeedbackStore(StoreBase):
 # --- declared personal data (bot/personal_data.py) ----------------------------------------------
 
 
-async def _purge_feedback(store: FeedbackStore, expiry: Expiry) -> int:
-    return await store.delete_feedback_before(expiry.cutoff_ms())
-
-
 async def _purge_anonymous_dedupe(store: FeedbackStore, expiry: Expiry) -> int:
     # A command older than a day is never handled again: its idempotency hash has done its job.
     return await store.clear_anonymous_dedupe_before(expiry.cutoff_ms(1))
@@ -198,7 +192,7 @@ PERSONAL_DATA = (
         link="direct",
         export=FeedbackStore.personal_data_feedback,
         erase=FeedbackStore.forget_user_feedback,
-        purge=_purge_feedback,
+        purge=purge_before("feedback", "created_at", "ms"),
     ),
     Category(
         name="anonymous_feedback",
@@ -211,3 +205,39 @@ PERSONAL_DATA = (
         "übrigen Rückmeldungen nach Ablauf der Frist.",
     ),
 )
+
+
+def export_rows(
+    db: sqlite3.Connection,
+    since_ms: int | None,
+    until_ms: int | None,
+    room_id: str | None,
+    *,
+    room_name_key: str,
+) -> Iterator[dict[str, Any]]:
+    """Stored feedback in id order for the export's writer process (a synchronous, read-only
+    connection of its own), with ``timestamp`` and the room name the bot last saved under
+    ``room_name_key`` (``"roomname:{room_id}"``). Reads in pages: memory stays flat."""
+    names: dict[str, str] = {}
+    clauses, params = StoreBase.window_clauses(since_ms, until_ms, room_id)
+    where = " AND ".join([*clauses, "id > ?"])
+    last_id = -(2**63)  # anonymous rows have negative ids
+    while True:
+        rows = db.execute(
+            f"SELECT {FEEDBACK_FIELDS} FROM feedback WHERE {where} ORDER BY id LIMIT ?",
+            (*params, last_id, ROWS_PER_QUERY),
+        ).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            record = dict(row)
+            room = record["room_id"]
+            if room not in names:
+                name = db.execute(
+                    "SELECT value FROM kv WHERE key = ?", (room_name_key.format(room_id=room),)
+                ).fetchone()
+                names[room] = name[0] if name else ""
+            record["timestamp"] = record["created_at"]
+            record["room_name"] = names[room]
+            yield record
+        last_id = rows[-1]["id"]

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import LEGAL_BASIS_TASK, Category, Expiry
+from bot.store.base import StoreBase, technical
 
 _SALT_KEY = "insights:salt"
 _PEOPLE_KEY = "insights:people_key:{month}"
@@ -209,8 +209,7 @@ class InsightsStore(StoreBase):
 
     async def delete_group_sizes_before(self, month: str) -> int:
         """Retention of the aggregated numbers."""
-        cursor = await self.execute("DELETE FROM group_sizes WHERE month < ?", (month,))
-        return cursor.rowcount
+        return await self.delete_before("group_sizes", "month", month)
 
     async def shown_offering_ids(self, since_day: str | None = None) -> set[str]:
         rows = await self.fetchall(
@@ -227,9 +226,8 @@ class InsightsStore(StoreBase):
     async def delete_search_log_before(self, day: str) -> int:
         """Retention (privacy.retention_days)."""
         async with self.transaction():
-            cursor = await self.execute("DELETE FROM search_log WHERE day < ?", (day,))
-            await self.execute("DELETE FROM search_hits WHERE day < ?", (day,))
-        return cursor.rowcount
+            await self.delete_before("search_hits", "day", day)
+            return await self.delete_before("search_log", "day", day)
 
 
 def _person(key: bytes, month: str, kind: str, topic: str, user_id: str) -> str:
@@ -269,14 +267,12 @@ PERSONAL_DATA = (
         access_note="Ohne Matrix-ID und Raum; die Prüfsumme gegen Doppelzählung (Person, Tag, "
         "Suche) wird nach Tagesende gelöscht.",
     ),
-    Category(
+    technical(
         name="group_people",
         tables={"group_people": ("topic", "person")},
         purpose="Mindestgruppe: ein Thema erscheint in Übersichten erst, wenn genug verschiedene "
         "Personen danach gesucht oder es gewünscht haben.",
         link="pseudonymous",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         purge=_aggregate_people,
         access_note="Schlüssel-Hash je Monat, Art und Thema; am Monatsende samt Schlüssel "
         "gelöscht, danach bleiben nur Zahlen.",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, purge_before, technical
 
 
 class InviteStore(StoreBase):
@@ -20,10 +19,7 @@ class InviteStore(StoreBase):
         await self.execute("DELETE FROM pending_invites WHERE room_id = ?", (room_id,))
 
     async def forget_invites_before(self, unix_seconds: int) -> int:
-        cursor = await self.execute(
-            "DELETE FROM pending_invites WHERE invited_at < ?", (unix_seconds,)
-        )
-        return cursor.rowcount
+        return await self.delete_before("pending_invites", "invited_at", unix_seconds)
 
     async def pending_invites(self, since_unix: int) -> list[tuple[str, str]]:
         """(room, inviter) of invites from ``since_unix`` on; older ones are dropped."""
@@ -48,22 +44,16 @@ class InviteStore(StoreBase):
 PENDING_INVITE_DAYS = 7  # an invite older than this is dropped: nobody waits a week for the bot
 
 
-async def _purge_invites(store: InviteStore, expiry: Expiry) -> int:
-    return await store.forget_invites_before(int(expiry.cutoff(PENDING_INVITE_DAYS).timestamp()))
-
-
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="pending_invites",
         tables={"pending_invites": ("room_id", "inviter")},
         purpose="Einladungen, die der Bot noch annehmen will (z. B. wenn der einladende Server "
         "eines anderen Hauses noch nicht bereit war); auch nach einem Neustart.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         export=InviteStore.personal_data_invites,
         erase=InviteStore.forget_user_invites,
-        purge=_purge_invites,
+        purge=purge_before("pending_invites", "invited_at", "s", days=PENDING_INVITE_DAYS),
         access_note="Gelöscht, sobald der Bot beigetreten ist oder endgültig abgelehnt wurde, "
         "spätestens nach 7 Tagen.",
     ),

@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, purge_before, technical
 
 
 @dataclass(frozen=True)
@@ -125,21 +124,11 @@ class PrivateStore(StoreBase):
 PENDING_DELIVERY_DAYS = 1  # private content waits this long for its direct chat (bot/private.py)
 
 
-async def _purge_deliveries(store: PrivateStore, expiry: Expiry) -> int:
-    before = int(expiry.cutoff(PENDING_DELIVERY_DAYS).timestamp())
-    cursor = await store.execute("DELETE FROM pending_deliveries WHERE created_at < ?", (before,))
-    return cursor.rowcount
-
-
-async def _purge_commands(store: PrivateStore, expiry: Expiry) -> int:
-    # A pending command older than a day is far past any max_command_age.
-    before_ms = expiry.cutoff_ms(1)
-    cursor = await store.execute("DELETE FROM pending_commands WHERE ts < ?", (before_ms,))
-    return cursor.rowcount
-
+# A pending command older than a day is far past any max_command_age.
+PENDING_COMMAND_DAYS = 1
 
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="direct_chat",
         tables={
             "direct_chats": ("user_id", "room_id", "origin"),
@@ -148,22 +137,18 @@ PERSONAL_DATA = (
         purpose="Der eine geprüfte Direktchat je Person (nur dorthin gehen persönliche Inhalte) "
         "und Inhalte, die dort noch auf die Zustellung warten.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         export=PrivateStore.personal_data_private,
         erase=PrivateStore.forget_user_private,
-        purge=_purge_deliveries,
+        purge=purge_before("pending_deliveries", "created_at", "s", days=PENDING_DELIVERY_DAYS),
         access_note="Die Zuordnung löscht `!vergessen`; wartende Zustellungen höchstens einen Tag.",
     ),
-    Category(
+    technical(
         name="pending_commands",
         tables={"pending_commands": ("event_id", "room_id", "sender", "source")},
         purpose="Befehle, die noch nicht beantwortet sind, gehen bei Störungen und Neustarts "
         "nicht verloren.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
-        purge=_purge_commands,
+        purge=purge_before("pending_commands", "ts", "ms", days=PENDING_COMMAND_DAYS),
         access_note="Nur bis zur Antwort, höchstens bis `matrix.max_command_age`; spätestens "
         "nach einem Tag gelöscht.",
     ),

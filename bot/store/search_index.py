@@ -5,8 +5,8 @@ catalogue, so it lives in its own ``:memory:`` database with a synchronous conne
 takes well under a millisecond and never touches the bot's persistent store.
 
 Callers hand in *already normalised* column texts (space-separated lemmas) and a ready MATCH
-expression built from quoted terms only (see ``bot.searchkit.query``); no user text reaches SQL
-unquoted.
+expression built from quoted terms only (see ``bot.features.search.query``); no user text reaches
+SQL unquoted.
 """
 
 from __future__ import annotations
@@ -156,6 +156,13 @@ class SearchIndexStore:
             (*params, limit, offset),
         ).fetchall()
         return [(docid, float(score)) for docid, score in rows], total
+
+    def matching(self, expression: str) -> set[int]:
+        """Docids matching ``expression``, unranked."""
+        rows = self._db.execute(
+            "SELECT rowid FROM offering_fts WHERE offering_fts MATCH ?", (expression,)
+        )
+        return {docid for (docid,) in rows}
 
     def list_filtered(
         self, row_filter: RowFilter, offset: int, limit: int

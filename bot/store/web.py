@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import Expiry
+from bot.store.base import StoreBase, technical
 from bot.store.feedback import FEEDBACK_FIELDS, FeedbackRecord
 from bot.store.impulses import ImpulseSubscription, _subscription
 
@@ -70,15 +70,19 @@ class WebStore(StoreBase):
         self._web_secret = bytes.fromhex(row[0])
         return self._web_secret
 
+    async def _add_expiring(
+        self, table: str, key: str, values: tuple[str, str, int, int], expired_before: int
+    ) -> None:
+        """A new login token or session (hash, user, created, expires); spent ones go first."""
+        await self.delete_before(table, "expires_at", expired_before)
+        await self.execute(
+            f"INSERT INTO {table} ({key}, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            values,
+        )
+
     async def add_login_token(self, token_hash: str, user_id: str, now_ms: int, ttl_ms: int):
-        await self.execute(
-            "DELETE FROM web_login_tokens WHERE expires_at < ?", (now_ms - 86_400_000,)
-        )
-        await self.execute(
-            "INSERT INTO web_login_tokens (token_hash, user_id, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?)",
-            (token_hash, user_id, now_ms, now_ms + ttl_ms),
-        )
+        values = (token_hash, user_id, now_ms, now_ms + ttl_ms)
+        await self._add_expiring("web_login_tokens", "token_hash", values, now_ms - 86_400_000)
 
     async def consume_login_token(self, token_hash: str, now_ms: int) -> str | None:
         """The user of a valid, unused token, marking it used in the same statement."""
@@ -90,12 +94,8 @@ class WebStore(StoreBase):
         return row[0] if row else None
 
     async def create_session(self, session_hash: str, user_id: str, now_ms: int, ttl_ms: int):
-        await self.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now_ms,))
-        await self.execute(
-            "INSERT INTO web_sessions (session_hash, user_id, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?)",
-            (session_hash, user_id, now_ms, now_ms + ttl_ms),
-        )
+        values = (session_hash, user_id, now_ms, now_ms + ttl_ms)
+        await self._add_expiring("web_sessions", "session_hash", values, now_ms)
 
     async def session_user(self, session_hash: str, now_ms: int) -> str | None:
         row = await self.fetchone(
@@ -115,10 +115,9 @@ class WebStore(StoreBase):
 
     async def purge_web(self, now_ms: int, audit_before_ms: int) -> int:
         """Drop spent links, ended sessions and audit entries past the retention period."""
-        await self.execute("DELETE FROM web_login_tokens WHERE expires_at < ?", (now_ms,))
-        await self.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now_ms,))
-        cursor = await self.execute("DELETE FROM web_audit WHERE at < ?", (audit_before_ms,))
-        return cursor.rowcount
+        await self.delete_before("web_login_tokens", "expires_at", now_ms)
+        await self.delete_before("web_sessions", "expires_at", now_ms)
+        return await self.delete_before("web_audit", "at", audit_before_ms)
 
     async def audit_actions(self, user_id: str) -> list[str]:
         rows = await self.fetchall(
@@ -288,7 +287,7 @@ async def _purge(store: WebStore, expiry: Expiry) -> int:
 
 
 PERSONAL_DATA = (
-    Category(
+    technical(
         name="dashboard_logins",
         tables={
             "web_login_tokens": ("token_hash", "user_id"),
@@ -298,8 +297,6 @@ PERSONAL_DATA = (
         purpose="Anmeldung des Initiativteams und der Moderation am Dashboard (einmalige "
         "Anmeldelinks, Sitzungen) und Protokoll der Anmeldungen und Speichervorgänge ohne Inhalt.",
         link="direct",
-        legal_basis=LEGAL_BASIS_TASK,
-        recipients=NOBODY,
         export=WebStore.personal_data_web,
         erase=WebStore.forget_user_web,
         purge=_purge,

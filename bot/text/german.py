@@ -4,7 +4,7 @@ Everything works on *folded* text (see :func:`fold`), so "Führungskräfte", "FU
 "fuehrungskräfte" all become ``fuehrungskraefte`` before anything else happens.
 
 The catalogue search matches on lemmas and lexicon-based compound parts
-(``bot.searchkit.morphology``); :func:`stem` only groups logged search words for the gap report,
+(``features.search.morphology``); :func:`stem` only groups logged search words for the gap report,
 where merging "Messe" and "messen" does no harm.
 """
 

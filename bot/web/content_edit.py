@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from bot.catalogue import CATALOGUE_FILE, SYNONYMS_FILE, check_content
+from bot.features.catalogue.load import check_content
+from bot.features.catalogue.model import CATALOGUE_FILE, SYNONYMS_FILE
 from bot.features.impulses.library import IMPULSE_DIR, check_impulses, load_impulses
 from bot.features.impulses.render import render_impulse
 from bot.text.i18n import Texts

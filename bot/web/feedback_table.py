@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.config import Config
-from bot.export import ExportError, export_window, write_feedback_export
-from bot.exports.feedback import ROOM_NAME_KEY, _blocking, pseudonym_key
+from bot.features.export.feedback import _blocking, pseudonym_key
+from bot.features.export.feedback_rows import write_feedback_export
+from bot.features.export.options import ExportError
+from bot.features.export.window import export_window
+from bot.features.feedback.rooms import ROOM_NAME_KEY
 from bot.store.web import FeedbackFilter
 from bot.text.i18n import Texts
 from bot.web.render import language

@@ -13,8 +13,9 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.catalogue import FORMATS, TYPES, CatalogueError, load_catalogue
-from bot.export import iso_week
+from bot.features.catalogue.load import CatalogueError, load_catalogue
+from bot.features.catalogue.model import FORMATS, TYPES
+from bot.features.feedback.summary import iso_week
 from bot.features.impulses.library import ImpulseError, load_impulses
 from bot.text.i18n import Texts
 from bot.web import content_edit
@@ -34,8 +35,8 @@ def _lang(request: web.Request) -> str:
 
 @ROUTES.get("/impulse")
 async def impulses(request: web.Request) -> web.Response:
+    from bot.features.feedback.rooms import room_label
     from bot.features.impulses.state import impulses_state
-    from commands.feedback import room_label
 
     bot = _bot(request)
     library = impulses_state(bot).library
@@ -57,7 +58,7 @@ async def impulses(request: web.Request) -> web.Response:
             }
         )
     subscriptions = [
-        {"room": room_label(bot, sub.room_id) or sub.room_id, "sub": sub}
+        {"room": await room_label(bot, sub.room_id) or sub.room_id, "sub": sub}
         for sub in await bot.store.all_impulse_subscriptions()
     ]
     engaged = sorted((r for r in rows if r["posts"] or r["reactions"] or r["replies"]),
@@ -73,7 +74,7 @@ async def impulses(request: web.Request) -> web.Response:
 
 async def _weekly(bot: Any) -> list[tuple[str, int, int]]:
     """(ISO week, impulses posted, reactions/replies/ratings on impulses) of the last 8 weeks."""
-    from commands.feedback import overview_start
+    from bot.features.feedback.overview import overview_start
 
     tz = bot.config.bot.tz
     since_ms = int(overview_start(bot.now(), tz).timestamp() * 1000)
@@ -171,17 +172,17 @@ def _impulse_path(request: web.Request) -> Any:
 
 @ROUTES.get("/katalog")
 async def catalogue(request: web.Request) -> web.Response:
-    from commands.angebot import feature
+    from bot.features.search.state import state as search_state
 
-    entries = list(feature(_bot(request)).catalogue)
+    entries = list(search_state(_bot(request)).catalogue)
     return render(request, "catalogue.html", entries=entries)
 
 
 @ROUTES.get("/katalog/{id}")
 async def offering_form(request: web.Request) -> web.Response:
-    from commands.angebot import feature
+    from bot.features.search.state import state as search_state
 
-    offering = feature(_bot(request)).catalogue.get(request.match_info["id"])
+    offering = search_state(_bot(request)).catalogue.get(request.match_info["id"])
     if offering is None:
         raise web.HTTPNotFound()
     values = offering.model_dump()
@@ -194,10 +195,10 @@ async def offering_form(request: web.Request) -> web.Response:
 
 @ROUTES.post("/katalog/{id}")
 async def offering_save(request: web.Request) -> web.Response:
-    from commands.angebot import feature
+    from bot.features.search.state import state as search_state
 
     bot = _bot(request)
-    state = feature(bot)
+    state = search_state(bot)
     offering_id = request.match_info["id"]
     if state.catalogue.get(offering_id) is None:
         raise web.HTTPNotFound()

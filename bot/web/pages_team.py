@@ -14,19 +14,20 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.export import feedback_columns, feedback_export_rows, iso_week, write_export
-from bot.exports import gaps as gaps_export
-from bot.exports.feedback import MIMETYPES, ROOM_NAME_KEY, pseudonym_key
-from bot.insights import (
+from bot.features.export import gaps as gaps_export
+from bot.features.export.feedback import MIMETYPES, pseudonym_key
+from bot.features.export.feedback_rows import feedback_columns, feedback_export_rows
+from bot.features.export.gaps import report_rows
+from bot.features.export.table import write_export
+from bot.features.feedback.rooms import ROOM_NAME_KEY
+from bot.features.feedback.summary import iso_week
+from bot.features.insights.periods import (
     DEFAULT_PERIOD_DAYS,
-    GapReport,
     PeriodError,
-    load_report,
-    merge_topics,
     parse_period,
     period_start,
-    report_rows,
 )
+from bot.features.insights.report import GapReport, load_report, merge_topics
 from bot.store.web import FeedbackFilter
 from bot.text.i18n import Texts
 from bot.web.auth import SERVER
@@ -70,14 +71,14 @@ class _WishesOnly:
 
 
 async def gap_report(bot: Any, since: str | None, until: str | None, limit: int) -> GapReport:
-    """``commands.angebot.gap_report`` with the wish-only reader: the same report as the chat."""
-    from commands.angebot import feature
+    """``digest.gap_report`` with the wish-only reader: the same report as the chat."""
+    from bot.features.search.state import catalogue_ids
 
     return await load_report(
         _WishesOnly(bot.store),
         tz=bot.config.bot.tz,
         min_group=bot.config.privacy.min_group,
-        catalogue_ids=[e.id for e in feature(bot).catalogue],
+        catalogue_ids=catalogue_ids(bot),
         since=since,
         until=until,
         limit=limit,
@@ -86,7 +87,7 @@ async def gap_report(bot: Any, since: str | None, until: str | None, limit: int)
 
 @ROUTES.get("/")
 async def overview(request: web.Request) -> web.Response:
-    from commands.feedback import OVERVIEW_WEEKS, overview_start
+    from bot.features.feedback.overview import OVERVIEW_WEEKS, overview_start
 
     bot = _bot(request)
     tz = bot.config.bot.tz

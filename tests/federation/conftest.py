@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,9 +26,8 @@ import pytest_asyncio
 from aiohttp import web
 from yarl import URL
 
-from bot.dev.client import DevUser
 from bot.dev.server import LocalSynapse, federating_pair, free_port
-from tests.conftest import UserFactory, unique
+from tests.conftest import BotFactory, RunningBot, UserFactory, people_on
 from tests.faultproxy import HOP_BY_HOP, FaultProxy
 
 FEDERATED_INVITE = re.compile(r"/_matrix/federation/v\d+/invite/")
@@ -107,20 +106,8 @@ async def synapse(federation: Federation) -> LocalSynapse:
 
 @pytest_asyncio.fixture
 async def make_remote_user(federation: Federation, tmp_path: Path) -> AsyncIterator[UserFactory]:
-    users: list[DevUser] = []
-    server = federation.remote
-
-    async def factory(name: str = "remote") -> DevUser:
-        localpart = unique(name)
-        registered = await server.register(localpart, secrets.token_urlsafe(12))
-        user = DevUser(server.url, registered, tmp_path / f"remote-{localpart}")
-        users.append(user)
-        await user.start()
-        return user
-
-    yield factory
-    for user in users:
-        await user.close()
+    async with people_on(federation.remote, tmp_path / "remote", "remote") as factory:
+        yield factory
 
 
 @pytest_asyncio.fixture
@@ -130,6 +117,17 @@ async def slow_invites(federation: Federation) -> AsyncIterator[SlowFederation]:
     federation.proxy.delayed = 0
     yield federation.proxy
     federation.proxy.delay = 0.0
+
+
+@pytest_asyncio.fixture
+async def make_open_bot(make_bot: BotFactory, federation: Federation) -> BotFactory:
+    """Bots that accept invites from both servers (an ``access`` section is added to that)."""
+
+    async def factory(**sections: Any) -> RunningBot:
+        access = {**both_servers(federation), **sections.pop("access", {})}
+        return await make_bot(access=access, **sections)
+
+    return factory
 
 
 def both_servers(federation: Federation) -> dict[str, list[str]]:

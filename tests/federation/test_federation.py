@@ -15,7 +15,7 @@ from bot.dev.client import DevUser, body_of
 from bot.dev.server import LocalSynapse
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 from tests.faultproxy import FaultProxy
-from tests.federation.conftest import Federation, SlowFederation, both_servers
+from tests.federation.conftest import SlowFederation
 from tests.test_exchange_integration import _quiet_weekday, decrypted, until
 from tests.test_polls_integration import respond, start_poll, stored_votes
 
@@ -32,9 +32,9 @@ async def invited_room(user: DevUser, bot: RunningBot, encrypted: bool) -> str:
 
 @PLAIN_AND_ENCRYPTED
 async def test_invite_from_the_other_server_is_accepted_and_answered(
-    make_bot: BotFactory, make_remote_user: UserFactory, federation: Federation, encrypted: bool
+    make_open_bot: BotFactory, make_remote_user: UserFactory, encrypted: bool
 ) -> None:
-    bot = await make_bot(access=both_servers(federation))
+    bot = await make_open_bot()
     dora = await make_remote_user("dora")
     room = await invited_room(dora, bot, encrypted)
     # Replies reach the other server and, in the encrypted room, decrypt there.
@@ -43,12 +43,9 @@ async def test_invite_from_the_other_server_is_accepted_and_answered(
 
 
 async def test_invite_is_accepted_when_the_inviting_server_answers_slowly(
-    make_bot: BotFactory,
-    make_remote_user: UserFactory,
-    federation: Federation,
-    slow_invites: SlowFederation,
+    make_open_bot: BotFactory, make_remote_user: UserFactory, slow_invites: SlowFederation
 ) -> None:
-    bot = await make_bot(access=both_servers(federation))
+    bot = await make_open_bot()
     dora = await make_remote_user("dora")
     room = await invited_room(dora, bot, encrypted=False)
     assert slow_invites.delayed >= 1
@@ -69,10 +66,7 @@ def test_allowlist_names_servers_with_their_port() -> None:
 
 
 async def test_invite_from_a_server_missing_from_the_allowlist_is_rejected(
-    make_bot: BotFactory,
-    make_remote_user: UserFactory,
-    federation: Federation,
-    caplog: pytest.LogCaptureFixture,
+    make_bot: BotFactory, make_remote_user: UserFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await make_bot()  # allow-list: only the home server, with its port
     eve = await make_remote_user("eve")
@@ -87,12 +81,9 @@ async def test_invite_from_a_server_missing_from_the_allowlist_is_rejected(
 
 
 async def test_invite_still_pending_at_a_restart_is_accepted_after_it(
-    make_bot: BotFactory,
-    make_remote_user: UserFactory,
-    federation: Federation,
-    slow_invites: SlowFederation,
+    make_open_bot: BotFactory, make_remote_user: UserFactory, slow_invites: SlowFederation
 ) -> None:
-    bot = await make_bot(access=both_servers(federation))
+    bot = await make_open_bot()
     dora = await make_remote_user("dora")
     slow_invites.delay = 6.0
     creating = asyncio.ensure_future(dora.client.room_create(invite=[bot.user_id]))
@@ -109,13 +100,12 @@ async def test_invite_still_pending_at_a_restart_is_accepted_after_it(
 
 @PLAIN_AND_ENCRYPTED
 async def test_poll_counts_voters_from_both_servers(
-    make_bot: BotFactory,
+    make_open_bot: BotFactory,
     make_user: UserFactory,
     make_remote_user: UserFactory,
-    federation: Federation,
     encrypted: bool,
 ) -> None:
-    bot = await make_bot(access=both_servers(federation))
+    bot = await make_open_bot()
     dora = await make_remote_user("dora")
     alice = await make_user("alice")
     room = await invited_room(dora, bot, encrypted)
@@ -130,16 +120,13 @@ async def test_poll_counts_voters_from_both_servers(
 
 
 async def test_tandem_round_pairs_people_across_servers(
-    make_bot: BotFactory,
-    make_user: UserFactory,
-    make_remote_user: UserFactory,
-    federation: Federation,
+    make_open_bot: BotFactory, make_user: UserFactory, make_remote_user: UserFactory
 ) -> None:
     carol = await make_user("carol")
     alice = await make_user("alice")
     dora = await make_remote_user("dora")
-    bot = await make_bot(
-        access={**both_servers(federation), "team": [carol.user_id]},
+    bot = await make_open_bot(
+        access={"team": [carol.user_id]},
         tandem={"weekday": _quiet_weekday()},
     )
     room = await room_with_bot(carol, bot, encrypted=False)
@@ -198,14 +185,13 @@ def creation_or_invite(method: str, path: str) -> bool:
 
 async def test_room_creation_and_invites_are_retried_on_server_errors(
     synapse: LocalSynapse,
-    make_bot: BotFactory,
+    make_open_bot: BotFactory,
     make_user: UserFactory,
     make_remote_user: UserFactory,
-    federation: Federation,
 ) -> None:
     faults = ["502", None, "502", None, None]  # creation fails once, then the first invite once
     async with FaultProxy(synapse.url, faults, matches=creation_or_invite) as proxy:
-        bot = await make_bot(matrix={"homeserver": proxy.url}, access=both_servers(federation))
+        bot = await make_open_bot(matrix={"homeserver": proxy.url})
         alice = await make_user("alice")
         dora = await make_remote_user("dora")
         assert bot.app is not None

@@ -9,11 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.features.polls.announce import (
-    anonymous_announcement,
-    build_start_content,
-    message_content,
-)
+from bot.features.polls.announce import anonymous_announcement, build_start_content, message_content
 from bot.features.polls.live import end_poll
 from bot.features.polls.lookup import bot_may_end, find_poll, may_redact
 from bot.features.polls.msc3381 import POLL_START, to_ms

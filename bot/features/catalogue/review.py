@@ -1,6 +1,6 @@
 """Editorial hints for a catalogue that loads cleanly: what an editor should still look at.
 
-``impulsbot catalogue check`` reports these after the hard problems of :mod:`bot.catalogue`:
+``impulsbot catalogue check`` reports these after the hard problems of :mod:`.model`:
 entries without a link, links that only reach a homepage, the same provider and title twice, and
 topics used by fewer than :data:`MIN_ENTRIES_PER_TOPIC` entries (too thin to browse or search).
 Hints never make a catalogue unusable, so they do not fail the check.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from urllib.parse import urlsplit
 
-from bot.catalogue import CATALOGUE_FILE, Catalogue, Offering
+from bot.features.catalogue.model import CATALOGUE_FILE, Catalogue, Offering
 from bot.text.german import fold
 from bot.text.i18n import DEFAULT_LANGUAGE, Texts
 

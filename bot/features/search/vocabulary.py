@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.catalogue import FORMATS, TYPES
-from bot.searchkit.morphology import lemma
+from bot.features.catalogue.model import FORMATS, TYPES
+from bot.features.search.morphology import lemma
 from bot.text.german import fold
 
 # slug → words a user may write for it (German and English, singular and plural). The first word

@@ -11,7 +11,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.searchkit.morphology import is_known, lemma, raw_lemma
+from bot.features.search.morphology import is_known, lemma, raw_lemma
 from bot.text.german import fold, is_meaningful, words
 
 

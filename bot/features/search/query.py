@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.searchkit.morphology import family, lemma, part_families, parts
+from bot.features.search.morphology import family, lemma, part_families, parts
 from bot.text.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
 
 MAX_QUERY_WORDS = 12

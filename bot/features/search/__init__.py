@@ -1,14 +1,15 @@
 """Search in the catalogue of offerings — the names the rest of the bot uses.
 
-The engine lives in :mod:`bot.searchkit`: ``morphology`` (lemmas, word families, compounds),
+The engine's modules: ``morphology`` (lemmas, word families, compounds),
 ``query`` (text analysis, FTS5 expressions), ``filters``, ``vocabulary`` (filter values),
-``index`` (ranking, typo correction, "nothing fits") and ``render`` (replies).
+``index`` (ranking, typo correction, "nothing fits") and ``render`` (replies). The feature's
+runtime state (loaded catalogue, last searches) is ``state``, the gap digest ``digest``.
 """
 
 from __future__ import annotations
 
-from bot.searchkit.index import PARTIAL_COVERAGE, RELATED_LIMIT, SearchIndex
-from bot.searchkit.model import (
+from bot.features.search.index import PARTIAL_COVERAGE, RELATED_LIMIT, SearchIndex
+from bot.features.search.model import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     AppliedFilter,
@@ -18,7 +19,7 @@ from bot.searchkit.model import (
     SearchResult,
     parse_query,
 )
-from bot.searchkit.render import (
+from bot.features.search.render import (
     Overview,
     TopicSummary,
     audience_label,

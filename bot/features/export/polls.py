@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
-from bot.cli.export import ExportFailed
 from bot.config import Config
-from bot.export import Column, ExportError, export_window, write_export
-from bot.exports import ExportOptions
+from bot.features.export.cells import Column
+from bot.features.export.options import ExportError, ExportFailed, ExportOptions
+from bot.features.export.table import write_export
+from bot.features.export.window import export_window
 from bot.features.polls.result import PollResult
 from bot.features.polls.tally import Tally
 from bot.features.polls.view import stored_result

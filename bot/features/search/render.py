@@ -7,9 +7,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.catalogue import FORMATS, TYPES, Catalogue, Offering
-from bot.searchkit.filters import facet_key
-from bot.searchkit.model import AppliedFilter, FilterError, Hit, SearchResult
+from bot.features.catalogue.model import FORMATS, TYPES, Catalogue, Offering
+from bot.features.search.filters import facet_key
+from bot.features.search.model import AppliedFilter, FilterError, Hit, SearchResult
 from bot.text.german import fold
 from bot.text.i18n import Message, Texts, escape, join
 

@@ -1,9 +1,9 @@
 """The catalogue's search index and how a query is answered (``SearchIndex.search``).
 
-1. Filters are taken out of the text (:mod:`bot.searchkit.filters`).
-2. The remaining words become units (:mod:`bot.searchkit.query`). A word no offering contains and
+1. Filters are taken out of the text (``filters``).
+2. The remaining words become units (``query``). A word no offering contains and
    the German lexicon does not know either is a typo: it is corrected to the closest catalogue
-   word at once (:mod:`bot.searchkit.typos`); when two corrections are equally good, the search
+   word at once (``typos``); when two corrections are equally good, the search
    asks back instead.
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
    The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
@@ -23,9 +23,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.catalogue import Catalogue, Offering
-from bot.searchkit.filters import Filters
-from bot.searchkit.model import (
+from bot.features.catalogue.model import Catalogue, Offering
+from bot.features.search.filters import Filters
+from bot.features.search.model import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
@@ -33,8 +33,8 @@ from bot.searchkit.model import (
     SearchResult,
     parse_query,
 )
-from bot.searchkit.morphology import raw_lemma
-from bot.searchkit.query import (
+from bot.features.search.morphology import raw_lemma
+from bot.features.search.query import (
     PROVIDER,
     All,
     Any,
@@ -48,8 +48,8 @@ from bot.searchkit.query import (
     to_fts,
     unit_for,
 )
-from bot.searchkit.typos import Speller, same_case
-from bot.searchkit.vocabulary import indexed_features
+from bot.features.search.typos import Speller, same_case
+from bot.features.search.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 from bot.text.german import fold, stem
 

@@ -1,7 +1,7 @@
 """Filters of a search (``typ:``, ``format:``, ``thema:``, ``zielgruppe:``, ``kostenlos``).
 
-Values for ``typ:`` and ``format:`` come from :mod:`bot.searchkit.vocabulary`; topics and target
-groups from the catalogue itself (tolerant of case, umlauts, inflection and synonyms).
+Values for ``typ:`` and ``format:`` come from ``vocabulary``; topics and target groups
+from the catalogue itself (tolerant of case, umlauts, inflection and synonyms).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.catalogue import FORMATS, TYPES
-from bot.searchkit.model import (
+from bot.features.catalogue.model import FORMATS, TYPES
+from bot.features.search.model import (
     CANONICAL_KEYS,
     FILTER_KEYS,
     FREE_KEYWORDS,
@@ -22,9 +22,9 @@ from bot.searchkit.model import (
     FilterError,
     ParsedQuery,
 )
-from bot.searchkit.morphology import lemma, parts
-from bot.searchkit.query import Synonyms
-from bot.searchkit.vocabulary import enum_value_names, value_forms
+from bot.features.search.morphology import lemma, parts
+from bot.features.search.query import Synonyms
+from bot.features.search.vocabulary import enum_value_names, value_forms
 from bot.store.search_index import RowFilter
 from bot.text.german import fold, is_meaningful, tokenize
 

@@ -11,12 +11,13 @@ import asyncio
 import datetime as dt
 from typing import BinaryIO, Final
 
-from bot.catalogue import CatalogueError, load_catalogue
-from bot.cli.export import ExportFailed
 from bot.config import Config
-from bot.export import Column, write_export
-from bot.exports import ExportOptions
-from bot.insights import GapReport, gaps_chart, load_report, report_rows
+from bot.features.catalogue.load import CatalogueError, load_catalogue
+from bot.features.export.cells import Column
+from bot.features.export.options import ExportFailed, ExportOptions
+from bot.features.export.table import write_export
+from bot.features.insights.render import gaps_chart
+from bot.features.insights.report import GapReport, load_report
 from bot.store import Store
 from bot.text.i18n import Texts
 
@@ -45,6 +46,40 @@ def section_names(texts: Texts) -> dict[str, str]:
         name: texts(f"angebot.export.section_{name}").plain
         for name in ("gaps", "wishes", "unclicked", "never_found")
     }
+
+
+def report_rows(report: GapReport, section_names: dict[str, str]) -> list[dict[str, object]]:
+    """Flat rows (one per shown group) for ``impulsbot export gaps``."""
+    rows: list[dict[str, object]] = []
+    sections = (
+        ("gaps", report.gaps),
+        ("wishes", report.wishes),
+        ("unclicked", report.unclicked),
+    )
+    for section, items in sections:
+        for rank, item in enumerate(items, start=1):
+            rows.append(
+                {
+                    "section": section_names.get(section, section),
+                    "rank": rank,
+                    "topic": item.label,
+                    "stems": item.topic,
+                    "count": item.count,
+                    "searches": item.searches,
+                }
+            )
+    for offering_id in report.never_found:
+        rows.append(
+            {
+                "section": section_names.get("never_found", "never_found"),
+                "rank": None,
+                "topic": offering_id,
+                "stems": "",
+                "count": 0,
+                "searches": 0,
+            }
+        )
+    return rows
 
 
 def _day(value: str | None, flag: str) -> str | None:

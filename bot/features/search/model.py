@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.catalogue import Offering
+from bot.features.catalogue.model import Offering
 from bot.text.german import fold
 
 MAX_QUERY_CHARS = 500  # longer input is cut: nobody types more, and it bounds the work per query

@@ -1,1 +1,0 @@
-"""The catalogue search engine behind ``!angebot`` (``bot.search`` is its public face)."""
