@@ -12,7 +12,40 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bot.wol import GuideLinks
+# Working Out Loud (bot/features/wol): a circle meets twelve times. Its reminders only *link*
+# John Stepper's Circle Guides (they may be shared but not modified or bundled); the default is
+# the official website's front page, the one address whose officialness could be verified.
+WOL_WEEKS = 12
+WOL_OFFICIAL_SITE = "https://workingoutloud.com/"
+
+
+class GuideLinks(BaseModel):
+    """Where the reminders link to (``wol.guides``): a page per week, else the overview."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    overview: str = WOL_OFFICIAL_SITE
+    weeks: dict[Annotated[int, Field(ge=1, le=WOL_WEEKS)], str] = {}
+
+    @field_validator("overview")
+    @classmethod
+    def _overview(cls, value: str) -> str:
+        return _https(value)
+
+    @field_validator("weeks")
+    @classmethod
+    def _weeks(cls, values: dict[int, str]) -> dict[int, str]:
+        return {week: _https(url) for week, url in values.items()}
+
+    def for_week(self, week: int) -> str:
+        return self.weeks.get(week, self.overview)
+
+
+def _https(value: str) -> str:
+    if not re.match(r"^https://[^\s/]+(/\S*)?$", value):
+        raise ValueError(f"expected an https:// address, got {value!r}")
+    return value
+
 
 USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
 SERVER_OR_USER = re.compile(r"^(@[^:\s]+:)?[A-Za-z0-9.\-]+(:\d+)?$")

@@ -16,6 +16,8 @@ from bot.features.polls import jobs as poll_jobs
 from bot.features.polls import live as poll_live
 from bot.features.search import digest as search_digest
 from bot.features.search import state as search_state
+from bot.features.tandem import rounds as tandem_rounds
+from bot.features.wol import rooms as wol_rooms
 from bot.registry import Job, Registry
 from bot.store import core as core_store
 from bot.store import exchange as exchange_store
@@ -23,9 +25,12 @@ from bot.store import feedback as feedback_store
 from bot.store import impulses as impulses_store
 from bot.store import insights as insights_store
 from bot.store import invites as invites_store
+from bot.store import leancoffee as leancoffee_store
 from bot.store import poll_votes as poll_votes_store
 from bot.store import private as private_store
+from bot.store import tandem as tandem_store
 from bot.store import web as web_store
+from bot.store import wol as wol_store
 from commands import (
     abstimmen,
     angebot,
@@ -96,9 +101,21 @@ FEATURES: tuple[Feature, ...] = (
         listeners=(leancoffee.on_event,),
         jobs=(leancoffee.TIMER,),
         setup=leancoffee.setup,
+        personal_data=(*leancoffee_store.PERSONAL_DATA, *exchange_store.PERSONAL_DATA),
     ),
-    Feature("tandem", commands=(tandem.COMMAND,), personal_data=exchange_store.PERSONAL_DATA),
-    Feature("wol", commands=(wol.COMMAND,)),
+    Feature(
+        "tandem",
+        commands=(tandem.COMMAND,),
+        jobs=tandem_rounds.JOBS,
+        setup=tandem_rounds.setup,
+        personal_data=tandem_store.PERSONAL_DATA,
+    ),
+    Feature(
+        "wol",
+        commands=(wol.COMMAND,),
+        jobs=wol_rooms.JOBS,
+        personal_data=wol_store.PERSONAL_DATA,
+    ),
     Feature("dashboard", commands=(dashboard.COMMAND,), personal_data=web_store.PERSONAL_DATA),
 )
 

@@ -35,7 +35,7 @@ from bot.features.leancoffee.sessions import (
 from bot.matrix.shell import SendFailed, txn_id
 from bot.outcome import Rejected
 from bot.registry import Command, Job, Scope
-from bot.tandem import mention
+from bot.text.formats import mention
 from bot.text.i18n import join
 
 if TYPE_CHECKING:

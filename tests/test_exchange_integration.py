@@ -18,10 +18,10 @@ from nio import MegolmEvent
 from bot.context import Context, Incoming
 from bot.dev.client import DevUser, body_of, content_of, html_of, replies_to
 from bot.features.leancoffee.sessions import load_session
+from bot.features.tandem.rounds import run_round
+from bot.features.wol.rooms import send_reminders
 from bot.text.i18n import Texts
 from commands.leancoffee import COMMAND, fire_timers, leancoffee
-from commands.tandem import run_round
-from commands.wol import send_reminders
 from tests.conftest import PLAIN_AND_ENCRYPTED, room_with_bot
 from tests.scenario import ChatFactory, MemberFactory, from_bot
 

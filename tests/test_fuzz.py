@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import privacy, tandem, wol
+from bot import privacy
 from bot.app import Impulsbot
 from bot.config import load_config
 from bot.features import search
@@ -36,6 +36,8 @@ from bot.features.impulses import schedule
 from bot.features.leancoffee import parse as leancoffee
 from bot.features.polls import errors, vote
 from bot.features.polls import parse as polls
+from bot.features.tandem import parse as tandem
+from bot.features.wol import parse as wol
 from bot.matrix.shell import Members
 from bot.text import parsing
 from bot.text.problems import ParseProblem

@@ -10,24 +10,40 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import tandem
-from bot.tandem import (
-    ContentError,
-    Participant,
-    Rejected,
+from bot.features.tandem.members import (
     TandemMember,
+    active_participants,
+    opt_in,
+    opt_out,
+    pause,
+    status,
+)
+from bot.features.tandem.pairing import (
+    Participant,
     groups_to_round,
     home_server,
-    next_round_at,
     pair_participants,
     repeated_pairs,
 )
+from bot.features.tandem.parse import TandemCommand, parse_command
+from bot.features.tandem.render import render_introduction, render_round_report
+from bot.features.tandem.schedule import interval_weeks, next_round_at, round_due
+from bot.features.tandem.starters import (
+    STARTERS_FILE,
+    ContentError,
+    ConversationStarter,
+    choose_starter,
+    known_topics,
+    load_starters,
+)
+from bot.features.tandem.topics import shared_topics
+from bot.outcome import Rejected
 from bot.text.i18n import Texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DE = Texts("de")
 EN = Texts("en")
-CONTENT = Path(__file__).resolve().parent.parent / "content" / tandem.STARTERS_FILE
+CONTENT = Path(__file__).resolve().parent.parent / "content" / STARTERS_FILE
 
 
 def people(*user_ids: str, topics: dict[str, set[str]] | None = None) -> list[Participant]:
@@ -215,13 +231,13 @@ def test_next_round_follows_the_interval_at_local_time_across_dst() -> None:
 def test_an_overdue_round_is_due_once() -> None:
     last = berlin(2025, 10, 13, 10, 0)
     wake = berlin(2025, 10, 29, 8, 0)  # bot was offline on the 27th
-    assert tandem.round_due(wake, TWO_WEEKS, 0, TEN, BERLIN, last)
-    assert not tandem.round_due(wake, TWO_WEEKS, 0, TEN, BERLIN, wake)
+    assert round_due(wake, TWO_WEEKS, 0, TEN, BERLIN, last)
+    assert not round_due(wake, TWO_WEEKS, 0, TEN, BERLIN, wake)
 
 
 def test_the_first_round_runs_at_its_slot_but_not_days_later() -> None:
     def due(now: dt.datetime) -> bool:
-        return tandem.round_due(now, TWO_WEEKS, 0, TEN, BERLIN, None)
+        return round_due(now, TWO_WEEKS, 0, TEN, BERLIN, None)
 
     assert not due(berlin(2025, 10, 13, 9, 59))
     assert due(berlin(2025, 10, 13, 10, 0))
@@ -230,9 +246,9 @@ def test_the_first_round_runs_at_its_slot_but_not_days_later() -> None:
 
 
 def test_interval_is_whole_weeks() -> None:
-    assert tandem.interval_weeks(TWO_WEEKS) == 2
-    assert tandem.interval_weeks(86400) == 1
-    assert tandem.interval_weeks(10 * 86400) == 2
+    assert interval_weeks(TWO_WEEKS) == 2
+    assert interval_weeks(86400) == 1
+    assert interval_weeks(10 * 86400) == 2
 
 
 # ---- member state ----------------------------------------------------------------------------
@@ -242,31 +258,31 @@ NOW = berlin(2025, 10, 14, 12, 0)
 
 def test_pause_lasts_until_the_start_of_the_day_and_excludes_from_rounds() -> None:
     member = TandemMember("@a:x", ["KI"])
-    result = tandem.pause(member, NOW, 28, BERLIN)
+    result = pause(member, NOW, 28, BERLIN)
     assert not isinstance(result, Rejected)
     paused, outcome = result
     assert paused.paused_until == berlin(2025, 11, 11, 0, 0)
     assert "11.11.2025" in outcome.message(DE).plain
-    assert tandem.active_participants([paused], berlin(2025, 11, 10, 10, 0)) == []
-    assert tandem.active_participants([paused], berlin(2025, 11, 11, 10, 0)) == [
+    assert active_participants([paused], berlin(2025, 11, 10, 10, 0)) == []
+    assert active_participants([paused], berlin(2025, 11, 11, 10, 0)) == [
         Participant("@a:x", frozenset({"KI"}))
     ]
 
 
 def test_opting_in_again_lifts_a_pause_and_keeps_topics() -> None:
     member = TandemMember("@a:x", ["KI"], paused_until=berlin(2025, 12, 1, 0, 0))
-    updated, outcome = tandem.opt_in(member, "@a:x", [], berlin(2025, 10, 20, 10, 0))
+    updated, outcome = opt_in(member, "@a:x", [], berlin(2025, 10, 20, 10, 0))
     assert updated.paused_until is None and updated.topics == ["KI"] and outcome.already
-    replaced, _ = tandem.opt_in(updated, "@a:x", ["Vergabe"], berlin(2025, 10, 20, 10, 0))
+    replaced, _ = opt_in(updated, "@a:x", ["Vergabe"], berlin(2025, 10, 20, 10, 0))
     assert replaced.topics == ["Vergabe"]
 
 
 def test_status_and_opt_out_for_strangers() -> None:
-    assert tandem.opt_out(None).reason == "not_enrolled"  # type: ignore[union-attr]
-    assert isinstance(tandem.pause(None, NOW, 7, BERLIN), Rejected)
-    assert "nicht" in tandem.status(None, NOW, None).message(DE, prefix="!").plain
+    assert opt_out(None).reason == "not_enrolled"  # type: ignore[union-attr]
+    assert isinstance(pause(None, NOW, 7, BERLIN), Rejected)
+    assert "nicht" in status(None, NOW, None).message(DE, prefix="!").plain
     member = TandemMember("@a:x", [], paused_until=berlin(2025, 11, 1, 0, 0))
-    assert "pausieren" in tandem.status(member, NOW, None).message(DE).plain
+    assert "pausieren" in status(member, NOW, None).message(DE).plain
 
 
 def test_member_roundtrip_is_json_compatible() -> None:
@@ -287,17 +303,39 @@ def test_member_roundtrip_is_json_compatible() -> None:
     ],
 )
 def test_opt_in_topics(args: str, topics: tuple[str, ...]) -> None:
-    command = tandem.parse_command(args)
-    assert isinstance(command, tandem.TandemCommand) and command.action == "on"
+    command = parse_command(args)
+    assert isinstance(command, TandemCommand) and command.action == "on"
     assert command.topics == topics
 
 
 @pytest.mark.parametrize(
-    ("args", "days"), [("pause 4w", 28), ("pause 4 Wochen", 28), ("pause 10 Tage", 10)]
+    ("args", "days"),
+    [
+        ("pause 4w", 28),
+        ("pause 4 Wochen", 28),
+        ("pause 10 Tage", 10),
+        # The shared parser (bot.text.durations) also reads these; a part-day counts as a day.
+        ("pause 2 Wochen und 3 Tage", 17),
+        ("pause 1,5 Wochen", 11),
+        ("pause 36h", 2),
+    ],
 )
 def test_pause_durations(args: str, days: int) -> None:
-    command = tandem.parse_command(args)
-    assert isinstance(command, tandem.TandemCommand) and command.pause_days == days
+    command = parse_command(args)
+    assert isinstance(command, TandemCommand) and command.pause_days == days
+
+
+WEEK_UNITS = ("w", "W", "wo", "woche", "Wochen", "week", "weeks")
+DAY_UNITS = ("d", "t", "tag", "Tage", "TAGE", "day", "days")
+
+
+@pytest.mark.parametrize("unit", WEEK_UNITS + DAY_UNITS)
+@pytest.mark.parametrize("space", ["", " "])
+@pytest.mark.parametrize("dot", ["", "."])
+def test_every_pause_spelling_accepted_so_far_still_is(unit: str, space: str, dot: str) -> None:
+    command = parse_command(f"pause 3{space}{unit}{dot}")
+    assert isinstance(command, TandemCommand)
+    assert command.pause_days == (21 if unit in WEEK_UNITS else 3)
 
 
 @pytest.mark.parametrize(
@@ -307,6 +345,8 @@ def test_pause_durations(args: str, days: int) -> None:
         ("pause bald", "pause_invalid"),
         ("pause 30w", "pause_range"),
         ("pause 0d", "pause_range"),
+        ("pause 3", "pause_range"),  # a bare number is minutes, as everywhere
+        ("pause 27 Wochen", "pause_range"),
         ("status jetzt", "unexpected_argument"),
         ("vielleicht", "unknown_subcommand"),
         ("an " + ", ".join(f"T{i}" for i in range(11)), "too_many_topics"),
@@ -314,65 +354,65 @@ def test_pause_durations(args: str, days: int) -> None:
     ],
 )
 def test_bad_tandem_commands_are_explained(args: str, reason: str) -> None:
-    result = tandem.parse_command(args)
+    result = parse_command(args)
     assert isinstance(result, Rejected) and result.reason == reason
     assert "{" not in result.message(DE, prefix="!").plain
 
 
 def test_other_subcommands() -> None:
     for args, action in (("aus", "off"), ("status", "status"), ("", "help"), ("off", "off")):
-        command = tandem.parse_command(args)
-        assert isinstance(command, tandem.TandemCommand) and command.action == action
+        command = parse_command(args)
+        assert isinstance(command, TandemCommand) and command.action == action
 
 
 # ---- conversation starters and introductions -------------------------------------------------
 
 
 def test_the_shipped_starters_load_and_are_in_formal_german() -> None:
-    starters = tandem.load_starters(CONTENT)
+    starters = load_starters(CONTENT)
     assert len(starters) >= 20
     informal = re.compile(r"\b(du|dich|dir|dein\w*|euch|euer\w*)\b", re.IGNORECASE)
     for starter in starters:
         assert not informal.search(starter.text), starter.text
         assert starter.text.endswith("?")
-    assert len(tandem.known_topics(starters)) >= 8
+    assert len(known_topics(starters)) >= 8
 
 
 def test_starter_file_with_unknown_keys_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "anstoesse.yaml"
     bad.write_text('- text: "Wie geht es Ihnen heute?"\n  themen: [A]\n  quelle: x\n')
     with pytest.raises(ContentError, match=r"quelle"):
-        tandem.load_starters(bad)
+        load_starters(bad)
     bad.write_text('- text: "Wie geht es Ihnen heute?"\n  themen: []\n')
     with pytest.raises(ContentError):
-        tandem.load_starters(bad)
+        load_starters(bad)
 
 
 def test_starter_prefers_a_shared_topic() -> None:
-    starters = tandem.load_starters(CONTENT)
+    starters = load_starters(CONTENT)
     for seed in range(5):
-        chosen = tandem.choose_starter(starters, ["buergerservice"], seed)
+        chosen = choose_starter(starters, ["buergerservice"], seed)
         assert "Bürgerservice" in chosen.themen
-    assert tandem.choose_starter(starters, ["Gartenbau"], 1) in starters
+    assert choose_starter(starters, ["Gartenbau"], 1) in starters
 
 
 def test_introduction_mentions_everyone_safely() -> None:
-    starter = tandem.ConversationStarter(text="Was macht Ihnen Freude?", themen=["Kennenlernen"])
+    starter = ConversationStarter(text="Was macht Ihnen Freude?", themen=["Kennenlernen"])
     group = ("@a:x", "@b<script>:y", "@c:z")
-    message = tandem.render_introduction(group, starter, ["KI"], DE, prefix="!")
+    message = render_introduction(group, starter, ["KI"], DE, prefix="!")
     assert "zu dritt" in message.plain and "@b<script>:y" in message.plain
     assert "<script>" not in message.html and 'href="https://matrix.to/#/@a:x"' in message.html
     assert "<i>Was macht Ihnen Freude?</i>" in message.html
-    assert "pair" in tandem.render_introduction(group[:2], starter, [], EN).plain
+    assert "pair" in render_introduction(group[:2], starter, [], EN).plain
 
 
 def test_shared_topics_of_a_group() -> None:
     topics = {"@a:x": ["KI", "Vergabe"], "@b:y": ["ki", "Bauen"]}
-    assert tandem.shared_topics(("@a:x", "@b:y"), topics) == ["KI"]
+    assert shared_topics(("@a:x", "@b:y"), topics) == ["KI"]
 
 
 def test_round_report_has_counts_but_no_names() -> None:
-    report = tandem.render_round_report([("@a:x", "@b:y"), ("@c:x", "@d:y", "@e:z")], 0, DE)
+    report = render_round_report([("@a:x", "@b:y"), ("@c:x", "@d:y", "@e:z")], 0, DE)
     assert "2 Gruppen" in report.plain and "5 Personen" in report.plain
     assert "@a:x" not in report.plain
 

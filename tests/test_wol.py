@@ -12,9 +12,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot import wol
+from bot.config import WOL_OFFICIAL_SITE, GuideLinks
+from bot.features.wol.circles import Circle
+from bot.features.wol.formation import Seeker, circle_sizes, form_circles
+from bot.features.wol.parse import WolCommand, parse_command
+from bot.features.wol.render import (
+    CircleEnded,
+    TimeSet,
+    render_formation,
+    render_reminder,
+    render_seekers,
+    render_week,
+    render_welcome,
+    retro_poll,
+)
+from bot.features.wol.schedule import CircleState
+from bot.outcome import Rejected
 from bot.text.i18n import Texts
-from bot.wol import Circle, CircleState, GuideLinks, Rejected, Seeker, circle_sizes, form_circles
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DE = Texts("de")
@@ -61,7 +75,7 @@ def seekers(departments: list[str], servers: int = 1) -> list[Seeker]:
 def test_too_few_people_keep_waiting() -> None:
     formation = form_circles(seekers(["Bauamt", "Kämmerei"]), rng_seed=1)
     assert formation.circles == [] and len(formation.waiting) == 2
-    assert "mindestens 3" in wol.render_formation(formation, DE).plain
+    assert "mindestens 3" in render_formation(formation, DE).plain
 
 
 def test_everyone_is_placed_exactly_once() -> None:
@@ -193,7 +207,7 @@ def test_moving_the_meeting_mid_circle_keeps_the_week_numbers() -> None:
     circle = scheduled()
     now = berlin(2025, 10, 29, 9, 0)  # three Tuesday meetings are behind them
     moved = circle.set_time(3, dt.time(9, 30), now)  # to Thursdays 09:30
-    assert isinstance(moved, wol.TimeSet) and moved.week == 4
+    assert isinstance(moved, TimeSet) and moved.week == 4
     assert moved.next_meeting == berlin(2025, 10, 30, 9, 30)
     assert circle.meetings_held(now) == 3
     assert circle.meeting_at(4) == berlin(2025, 10, 30, 9, 30)
@@ -242,7 +256,7 @@ def test_reminder_state_survives_a_restart() -> None:
 def test_ended_circle_gets_no_more_reminders() -> None:
     circle = scheduled()
     ended = circle.end(berlin(2025, 10, 22, 9, 0), "@b:y")
-    assert isinstance(ended, wol.CircleEnded) and ended.meetings_held == 2
+    assert isinstance(ended, CircleEnded) and ended.meetings_held == 2
     assert circle.due_reminder(berlin(2025, 10, 28, 14, 0)) is None
     assert circle.next_wakeup(berlin(2025, 10, 28, 9, 0)) is None
 
@@ -261,7 +275,7 @@ def test_guide_links_fall_back_to_the_overview() -> None:
     links = GuideLinks(overview="https://intranet.example.org/wol", weeks={3: "https://e.org/w3"})
     assert links.for_week(3) == "https://e.org/w3"
     assert links.for_week(4) == "https://intranet.example.org/wol"
-    assert GuideLinks().for_week(1) == wol.OFFICIAL_SITE
+    assert GuideLinks().for_week(1) == WOL_OFFICIAL_SITE
 
 
 @pytest.mark.parametrize(
@@ -281,24 +295,24 @@ def test_guide_link_config_is_strict(data: dict) -> None:
 def test_reminder_links_the_guide_of_that_week() -> None:
     links = GuideLinks(weeks={5: "https://e.org/woche-5"})
     circle = scheduled()
-    message = wol.render_reminder(5, circle.meeting_at(5), links, DE)
+    message = render_reminder(5, circle.meeting_at(5), links, DE)
     assert "Woche 5 von 12" in message.plain and "https://e.org/woche-5" in message.plain
-    last = wol.render_reminder(12, circle.meeting_at(12), links, EN, prefix="?")
+    last = render_reminder(12, circle.meeting_at(12), links, EN, prefix="?")
     assert "last meeting" in last.plain and "`?wol end`" in last.plain
 
 
 def test_week_overview_names_the_next_meeting_and_its_guide() -> None:
     circle = scheduled()
-    text = wol.render_week(circle, berlin(2025, 10, 22, 9, 0), GuideLinks(), DE).plain
+    text = render_week(circle, berlin(2025, 10, 22, 9, 0), GuideLinks(), DE).plain
     assert "2 von 12" in text and "Woche 3" in text and "28.10.2025" in text
-    assert wol.OFFICIAL_SITE in text
+    assert WOL_OFFICIAL_SITE in text
 
 
 def test_welcome_asks_for_a_time_or_shows_the_schedule() -> None:
     links = GuideLinks()
     unscheduled = Circle("c", ["@a:x", "@b:y", "@c:z"], FORMED)
-    assert "wol zeit" in wol.render_welcome(unscheduled, links, DE).plain
-    text = wol.render_welcome(scheduled(), links, DE).plain
+    assert "wol zeit" in render_welcome(unscheduled, links, DE).plain
+    text = render_welcome(scheduled(), links, DE).plain
     assert "Woche 12/12" in text and "keine Ziele" in text
 
 
@@ -312,12 +326,46 @@ def test_welcome_asks_for_a_time_or_shows_the_schedule() -> None:
         ("zeit dienstag 9.30", 1, 9, 30),
         ("time Thu 14 Uhr", 3, 14, 0),
         ("bilden Mo 8:15", 0, 8, 15),
+        # The shared parser (bot.text.weekdays) also reads these.
+        ("zeit dienstags um 14 Uhr", 1, 14, 0),
+        ("zeit Thu 2:30 pm", 3, 14, 30),
     ],
 )
 def test_slot_parsing(args: str, weekday: int, hour: int, minute: int) -> None:
-    command = wol.parse_command(args)
-    assert isinstance(command, wol.WolCommand)
+    command = parse_command(args)
+    assert isinstance(command, WolCommand)
     assert (command.weekday, command.at) == (weekday, dt.time(hour, minute))
+
+
+DAY_NAMES = (
+    ("mo", "mon", "montag", "monday"),
+    ("di", "tue", "dienstag", "tuesday", "tu"),
+    ("mi", "wed", "mittwoch", "wednesday"),
+    ("do", "thu", "donnerstag", "thursday", "th"),
+    ("fr", "fri", "freitag", "friday"),
+    ("sa", "sat", "samstag", "saturday"),
+    ("so", "sun", "sonntag", "sunday"),
+)
+CLOCKS = {
+    "9": (9, 0),
+    "09:05": (9, 5),
+    "9.30": (9, 30),
+    "14 Uhr": (14, 0),
+    "14uhr": (14, 0),
+    "14:30 Uhr": (14, 30),
+    "23.59 UHR": (23, 59),
+    "0:00": (0, 0),
+}
+
+
+@pytest.mark.parametrize(("day", "names"), list(enumerate(DAY_NAMES)))
+def test_every_slot_spelling_accepted_so_far_still_is(day: int, names: tuple[str, ...]) -> None:
+    for name in names:
+        for spelling in (name, name.upper(), name.capitalize() + ".", name + ","):
+            for clock, (hour, minute) in CLOCKS.items():
+                command = parse_command(f"zeit {spelling} {clock}")
+                assert isinstance(command, WolCommand), (spelling, clock)
+                assert (command.weekday, command.at) == (day, dt.time(hour, minute))
 
 
 @pytest.mark.parametrize(
@@ -333,29 +381,29 @@ def test_slot_parsing(args: str, weekday: int, hour: int, minute: int) -> None:
     ],
 )
 def test_bad_wol_commands_are_explained(args: str, reason: str) -> None:
-    result = wol.parse_command(args)
+    result = parse_command(args)
     assert isinstance(result, Rejected) and result.reason == reason
     assert "{" not in result.message(DE, prefix="!").plain
 
 
 def test_join_list_form_and_end_commands() -> None:
-    joined = wol.parse_command("an Bauamt  Süd")
-    assert isinstance(joined, wol.WolCommand) and joined.department == "Bauamt Süd"
+    joined = parse_command("an Bauamt  Süd")
+    assert isinstance(joined, WolCommand) and joined.department == "Bauamt Süd"
     for args, action in (("suche", "list"), ("bilden", "form"), ("ende", "end"), ("", "help")):
-        command = wol.parse_command(args)
-        assert isinstance(command, wol.WolCommand) and command.action == action
-    plain_form = wol.parse_command("bilden")
-    assert isinstance(plain_form, wol.WolCommand) and plain_form.weekday is None
+        command = parse_command(args)
+        assert isinstance(command, WolCommand) and command.action == action
+    plain_form = parse_command("bilden")
+    assert isinstance(plain_form, WolCommand) and plain_form.weekday is None
 
 
 def test_seeker_list_shows_departments_and_how_to_form() -> None:
-    text = wol.render_seekers([Seeker("@b:y"), Seeker("@a:x", "Bauamt")], DE, prefix="!").plain
+    text = render_seekers([Seeker("@b:y"), Seeker("@a:x", "Bauamt")], DE, prefix="!").plain
     assert text.index("@a:x – Bauamt") < text.index("@b:y")
     assert "`!wol bilden`" in text
-    assert "niemand" in wol.render_seekers([], DE).plain
+    assert "niemand" in render_seekers([], DE).plain
 
 
 def test_retro_poll_in_both_languages() -> None:
     for texts in (DE, EN):
-        question, answers = wol.retro_poll(texts)
+        question, answers = retro_poll(texts)
         assert question.endswith("?") and len(answers) == 4 and len(set(answers)) == 4

@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def content_errors() -> tuple[type[Exception], ...]:
     from bot.features.catalogue.load import CatalogueError
     from bot.features.impulses.library import ImpulseError
-    from bot.tandem import ContentError
+    from bot.features.tandem.starters import ContentError
 
     return (CatalogueError, ImpulseError, ContentError)
 

@@ -651,6 +651,28 @@ class MatrixShell:
         room = self.client.rooms.get(room_id)
         return room is not None and bool(room.power_levels.can_user_redact(user_id))
 
+    async def await_invitees(self, room_id: str, invitees: list[str], within: float) -> None:
+        """Wait until the client lists everyone invited to a new encrypted room and knows their
+        devices; otherwise the room key of the first message misses some of them.
+
+        The room can become known from a sync that shows only part of the invites.
+        """
+        client = self.client
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+
+        def ready() -> bool:
+            room = client.rooms.get(room_id)
+            if room is None or not set(invitees) <= set(room.users):
+                return False
+            return all(client.device_store.active_user_devices(user) for user in invitees)
+
+        while not ready() and loop.time() < deadline:
+            if client.should_query_keys:
+                with contextlib.suppress(Exception):  # a query already in flight is fine
+                    await client.keys_query()
+            await asyncio.sleep(0.2)
+
     def decrypt_raw(self, room_id: str, raw: dict[str, Any]) -> dict[str, Any] | None:
         """A fetched encrypted event's cleartext source, or ``None`` when it cannot be read yet."""
         try:

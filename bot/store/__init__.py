@@ -7,9 +7,12 @@ from bot.store.feedback import FeedbackStore
 from bot.store.impulses import ImpulseStore
 from bot.store.insights import InsightsStore
 from bot.store.invites import InviteStore
+from bot.store.leancoffee import LeanCoffeeStore
 from bot.store.polls import PollStore
 from bot.store.private import PrivateStore
+from bot.store.tandem import TandemStore
 from bot.store.web import WebStore
+from bot.store.wol import WolStore
 
 
 class Store(
@@ -18,6 +21,9 @@ class Store(
     PollStore,
     FeedbackStore,
     InsightsStore,
+    LeanCoffeeStore,
+    TandemStore,
+    WolStore,
     ExchangeStore,
     InviteStore,
     WebStore,

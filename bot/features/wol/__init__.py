@@ -1,0 +1,1 @@
+"""Working Out Loud circles (logic only; the chat command is commands/wol.py)."""
