@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.features.polls.live import end_poll, reconcile
 from bot.features.polls.lookup import PollsState
 from bot.features.polls.msc3381 import to_ms
-from bot.matrix.shell import SendFailed
+from bot.transport import SendFailed
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -27,9 +27,9 @@ from bot.features.polls.msc3381 import (
 )
 from bot.features.polls.record import announce_number, record_start
 from bot.features.polls.view import current_result, results_message
-from bot.matrix.shell import txn_id
 from bot.store.polls import PollRecord
 from bot.text.i18n import join
+from bot.transport import txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot

@@ -8,8 +8,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.features.polls.msc3381 import parse_start
-from bot.matrix.shell import SendFailed, txn_id
 from bot.store.polls import NewPoll, PollRecord
+from bot.transport import SendFailed, txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
