@@ -646,6 +646,11 @@ class MatrixShell:
         room = self.client.rooms.get(room_id)
         return set(room.users) if room is not None else set()
 
+    def can_redact(self, room_id: str, user_id: str) -> bool:
+        """Whether the room's power levels (as synced) let ``user_id`` redact others' events."""
+        room = self.client.rooms.get(room_id)
+        return room is not None and bool(room.power_levels.can_user_redact(user_id))
+
     async def await_invitees(self, room_id: str, invitees: list[str], within: float) -> None:
         """Wait until the client lists everyone invited to a new encrypted room and knows their
         devices; otherwise the room key of the first message misses some of them.
