@@ -68,10 +68,9 @@ def _config(folder: Path) -> Path:
 
 async def _seed(bot: Any, rows: int) -> None:
     from bot.features.insights.record import topic_key
-    from bot.polls import Poll, PollAnswer
     from bot.store.feedback import FeedbackRecord
     from bot.store.insights import SearchLogRecord
-    from bot.store.polls import NewPoll
+    from bot.store.polls import NewPoll, Poll, PollAnswer
 
     now_ms = int(time.time() * 1000)
     step = 365 * 86_400_000 // rows

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.pollkit.result import split_tally
-from bot.polls import Poll, PollAnswer, Vote, tally
+from bot.features.polls.result import split_tally
+from bot.features.polls.tally import tally
+from bot.store.poll_votes import Vote
+from bot.store.polls import Poll, PollAnswer
 
 RESPONSES = 10_000
 USERS = 2_000

@@ -12,6 +12,8 @@ from bot.features.feedback import rooms as feedback_rooms
 from bot.features.impulses import feedback as impulse_feedback
 from bot.features.impulses import scheduler as impulse_scheduler
 from bot.features.impulses import state as impulse_state
+from bot.features.polls import jobs as poll_jobs
+from bot.features.polls import live as poll_live
 from bot.features.search import digest as search_digest
 from bot.features.search import state as search_state
 from bot.features.tandem import rounds as tandem_rounds
@@ -24,7 +26,7 @@ from bot.store import impulses as impulses_store
 from bot.store import insights as insights_store
 from bot.store import invites as invites_store
 from bot.store import leancoffee as leancoffee_store
-from bot.store import polls as polls_store
+from bot.store import poll_votes as poll_votes_store
 from bot.store import private as private_store
 from bot.store import tandem as tandem_store
 from bot.store import web as web_store
@@ -71,7 +73,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "polls",
         commands=(umfrage.COMMAND, ergebnis.COMMAND, abstimmen.COMMAND),
-        personal_data=polls_store.PERSONAL_DATA,
+        listeners=(poll_live.on_event,),
+        jobs=(
+            Job(poll_jobs.CLOSE_CHECK_SECONDS, poll_jobs.close_due_polls),
+            Job(poll_jobs.RETENTION_EVERY_SECONDS, poll_jobs.purge_expired_poll_votes),
+        ),
+        personal_data=poll_votes_store.PERSONAL_DATA,
     ),
     Feature(
         "search",

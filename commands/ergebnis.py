@@ -7,14 +7,11 @@ room's latest.
 from __future__ import annotations
 
 from bot.context import Context
+from bot.features.polls.live import reconcile
+from bot.features.polls.lookup import find_poll
+from bot.features.polls.parse import parse_poll_number
+from bot.features.polls.view import current_result, results_message
 from bot.registry import Command, Scope
-from commands.umfrage import (
-    current_result,
-    find_poll,
-    parse_poll_number,
-    reconcile,
-    results_message,
-)
 
 _T = "umfrage."
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context
+from bot.features.polls.announce import build_start_content
+from bot.features.polls.msc3381 import POLL_START, TEXT, answer_id
+from bot.features.polls.record import record_start
 from bot.features.wol.circles import Circle
 from bot.features.wol.formation import seekers_from
 from bot.features.wol.parse import WolCommand, parse_command
@@ -23,12 +26,9 @@ from bot.features.wol.render import (
 )
 from bot.features.wol.rooms import form
 from bot.outcome import Rejected
-from bot.pollkit.live import record_start
-from bot.polls import TEXT, Poll, PollAnswer, answer_id, build_start_content
 from bot.registry import Command, Scope, SubScope
+from bot.store.polls import Poll, PollAnswer
 from bot.text.i18n import Message, Texts, join
-
-POLL_START_TYPE = "org.matrix.msc3381.poll.start"
 
 
 async def wol(ctx: Context) -> None:
@@ -78,13 +78,13 @@ async def _in_circle(ctx: Context, command: WolCommand) -> None:
         await ctx.reply(outcome.message(ctx.t, ctx.prefix))
         if isinstance(outcome, CircleEnded):
             content = retro_poll_content(ctx.t, ctx.prefix)
-            start_id = await ctx.send_event(POLL_START_TYPE, content)
+            start_id = await ctx.send_event(POLL_START, content)
             # Counted like any other poll; whoever ended the circle may end the retro poll.
             await record_start(
                 ctx.app,
                 ctx.room_id,
                 content,
-                POLL_START_TYPE,
+                POLL_START,
                 creator=ctx.sender,
                 ts=ctx.incoming.timestamp_ms,
                 event_id=start_id,

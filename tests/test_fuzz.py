@@ -28,12 +28,14 @@ from hypothesis import strategies as st
 from nio import MatrixRoom
 from nio.events import Event
 
-from bot import polls, privacy
+from bot import privacy
 from bot.app import Impulsbot
 from bot.config import load_config
 from bot.features import search
 from bot.features.impulses import schedule
 from bot.features.leancoffee import parse as leancoffee
+from bot.features.polls import errors, vote
+from bot.features.polls import parse as polls
 from bot.features.tandem import parse as tandem
 from bot.features.wol import parse as wol
 from bot.matrix.shell import Members
@@ -106,8 +108,8 @@ TEXT = st.lists(st.one_of(st.text(max_size=12), SPECIALS), max_size=14).map("".j
 
 def _allowed_errors() -> dict[str, tuple[type[BaseException], ...]]:
     return {
-        "poll": (polls.PollInputError,),
-        "vote": (polls.VoteInputError,),
+        "poll": (errors.PollInputError,),
+        "vote": (vote.VoteInputError,),
         "feedback": (privacy.FeedbackInputError,),
         "schedule": (ParseProblem,),
     }
@@ -119,7 +121,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "split_args": parsing.split_args,
     "strip_reply_fallback": parsing.strip_reply_fallback,
     "poll": polls.parse_poll_command,
-    "vote": polls.parse_vote_command,
+    "vote": vote.parse_vote_command,
     "feedback": privacy.parse_feedback,
     "schedule": schedule.parse_schedule,
     "search_query": search.parse_query,
@@ -222,6 +224,13 @@ class FakeShell:
         room = self.client.rooms.get(room_id)
         name = room and (room.name or room.canonical_alias)
         return str(name) if name else None
+
+    def can_redact(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and bool(room.power_levels.can_user_redact(user_id))
+
+    def decrypt_raw(self, room_id: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+        return None
 
     async def raw_request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return 404, {"errcode": "M_NOT_FOUND"}

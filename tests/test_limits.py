@@ -11,14 +11,15 @@ import json
 import pytest
 import vodozemac
 
-from bot import polls, privacy
+from bot import privacy
 from bot.features.leancoffee import parse as leancoffee
+from bot.features.polls import errors, vote
+from bot.features.polls import parse as polls
 from bot.matrix import outgoing
 from bot.matrix.outgoing import CONTENT_BUDGET, ELLIPSIS, MAX_PARTS, Target, fit
 from bot.outcome import Rejected
 from bot.text import bounds
 from bot.text.i18n import Message, Texts, escape
-from commands import umfrage
 
 ROOM = "!abcdefghijklmnop:example.org"
 PLAIN = Target(ROOM, encrypted=False)
@@ -166,8 +167,8 @@ def test_bounded_float() -> None:
 @pytest.mark.parametrize("number", HUGE_NUMBERS)
 def test_vote_numbers_are_bounded_with_a_message_naming_the_range(number: str) -> None:
     for args, key in ((f"{number} 1", "poll_number_range"), (f"1 {number}", "answer_number_range")):
-        with pytest.raises(polls.VoteInputError) as caught:
-            polls.parse_vote_command(args)
+        with pytest.raises(vote.VoteInputError) as caught:
+            vote.parse_vote_command(args)
         assert caught.value.key == f"limits.{key}"
         text = caught.value.render(Texts("de")).plain
         assert ("zwischen 1 und" in text and "…" in text) or number in text
@@ -175,11 +176,11 @@ def test_vote_numbers_are_bounded_with_a_message_naming_the_range(number: str) -
 
 def test_other_parsers_bound_their_numbers() -> None:
     huge = "9" * 5_000
-    with pytest.raises(polls.PollInputError) as caught:
+    with pytest.raises(errors.PollInputError) as caught:
         polls.parse_poll_command(f"Frage? | a | b --mehrfach={huge}")
     assert caught.value.key == "limits.selections_range"
-    assert umfrage.parse_poll_number(huge) is None
-    assert umfrage.parse_poll_number("#4") == 4
+    assert polls.parse_poll_number(huge) is None
+    assert polls.parse_poll_number("#4") == 4
     rejected = leancoffee.parse_command(f"punkt 2 {huge}")
     assert isinstance(rejected, Rejected) and rejected.reason == "dots_invalid"
     assert leancoffee.parse_command("punkt 2 -1").count == -1

@@ -12,41 +12,41 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.polls import (
+from bot.features.polls.announce import (
+    anonymous_announcement,
+    build_end_content,
+    build_start_content,
+    message_content,
+)
+from bot.features.polls.errors import PollInputError
+from bot.features.polls.msc3381 import (
     KIND_DISCLOSED,
     KIND_UNDISCLOSED,
-    MAX_ANSWER_LENGTH,
     POLL_END,
     POLL_START,
     TEXT,
     EndMark,
-    Poll,
-    PollInputError,
     Response,
-    Tally,
-    Vote,
-    VoteCommand,
-    VoteInputError,
-    bar,
-    build_anonymous_content,
-    build_end_content,
-    build_start_content,
-    effective_end_ts,
-    format_duration,
-    parse_duration,
     parse_end,
-    parse_poll_command,
     parse_response,
     parse_start,
+)
+from bot.features.polls.parse import MAX_ANSWER_LENGTH, parse_poll_command
+from bot.features.polls.render import bar, render_results
+from bot.features.polls.tally import Tally, effective_end_ts, tally
+from bot.features.polls.vote import (
+    VoteCommand,
+    VoteInputError,
     parse_vote_command,
-    render_results,
     selection_for,
-    tally,
     text_vote,
 )
+from bot.store.poll_votes import Vote
+from bot.store.polls import Poll
 from bot.text.i18n import Texts
 
-LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "bot" / "text" / "locales"
 
 
 def make_poll(answers: int = 3, max_selections: int = 1, **kwargs: object) -> Poll:
@@ -180,12 +180,12 @@ def test_closes_at_adds_duration() -> None:
         ("Frage | A | B --mehrfach=viele", "err_bad_selections"),
         ("Frage | A | B --mehrfach=3", "err_selections_range"),
         ("Frage | A | B --mehrfach=0", "err_selections_range"),
-        ("Frage | A | B --dauer", "err_missing_duration"),
-        ("Frage | A | B --dauer bald", "err_bad_duration"),
-        ("Frage | A | B --dauer 30", "err_bad_duration"),
-        ("Frage | A | B --dauer 30s", "err_bad_duration"),
-        ("Frage | A | B --dauer 0m", "err_duration_range"),
-        ("Frage | A | B --dauer 31d", "err_duration_range"),
+        ("Frage | A | B --dauer", "parse.duration.missing"),
+        ("Frage | A | B --dauer=", "parse.duration.missing"),
+        ("Frage | A | B --dauer bald", "parse.duration.invalid"),
+        ("Frage | A | B --dauer 30s", "parse.duration.range"),
+        ("Frage | A | B --dauer 0m", "parse.duration.range"),
+        ("Frage | A | B --dauer 31d", "parse.duration.range"),
         ('"Frage?" "A" "B', "err_unclosed_quote"),
     ],
 )
@@ -234,9 +234,11 @@ def test_error_messages_are_filled_in_and_carry_working_examples(lang: str, args
 def test_duration_range_error_is_worded_in_readers_language() -> None:
     with pytest.raises(PollInputError) as caught:
         parse_poll_command("F | A | B --dauer 45d")
-    assert "45 Tage" in caught.value.render(Texts("de")).plain
-    assert "30 Tage" in caught.value.render(Texts("de")).plain
-    assert "45 days" in caught.value.render(Texts("en")).plain
+    german = caught.value.render(Texts("de")).plain
+    english = caught.value.render(Texts("en")).plain
+    assert "45d" in german and "1 Minute" in german and "4 Wochen 2 Tage" in german
+    assert "1 minute" in english and "4 weeks 2 days" in english
+    assert "--mehrfach" in german  # the poll's own example follows the shared parser's text
 
 
 def test_user_text_in_errors_is_escaped_in_html() -> None:
@@ -246,12 +248,14 @@ def test_user_text_in_errors_is_escaped_in_html() -> None:
     assert "&lt;B&gt;X&lt;/B&gt;" in html and "<B>" not in html
 
 
-# --- Durations ---------------------------------------------------------------------------------
+# --- Durations (the shared parser, bot.text.durations) -------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("30", timedelta(minutes=30)),  # a bare number means minutes, as in every command
+        ("90", timedelta(minutes=90)),
         ("30m", timedelta(minutes=30)),
         ("30min", timedelta(minutes=30)),
         ("30 Minuten", timedelta(minutes=30)),
@@ -267,20 +271,22 @@ def test_user_text_in_errors_is_escaped_in_html() -> None:
         ("1 day", timedelta(days=1)),
     ],
 )
-def test_parse_duration(text: str, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
+def test_dauer_reads_every_duration_form(text: str, expected: timedelta) -> None:
+    assert parse_poll_command(f"Frage | A | B --dauer {text}").duration == expected
+    assert parse_poll_command(f"Frage --dauer={text.replace(' ', '')} | A | B").duration == expected
 
 
-@pytest.mark.parametrize("text", ["", "30", "bald", "2 Jahre", "h2", "2h und so", "9" * 30 + "d"])
-def test_parse_duration_rejects_unclear_values(text: str) -> None:
-    with pytest.raises(PollInputError):
-        parse_duration(text)
+def test_bare_number_after_dauer_is_minutes_and_the_question_stays() -> None:
+    spec = parse_poll_command("--dauer 30 Kommen Sie? | Ja | Nein")
+    assert spec.duration == timedelta(minutes=30)
+    assert spec.question == "Kommen Sie?"
 
 
-def test_format_duration() -> None:
-    assert format_duration(timedelta(minutes=1)) == "1 Minute"
-    assert format_duration(timedelta(days=2, hours=3)) == "2 Tage 3 Stunden"
-    assert format_duration(timedelta(hours=1, minutes=30), "en") == "1 hour 30 minutes"
+@pytest.mark.parametrize("text", ["bald", "2Jahre", "h2", "9" * 30 + "d"])
+def test_dauer_rejects_unclear_values(text: str) -> None:
+    with pytest.raises(PollInputError) as caught:
+        parse_poll_command(f"Frage | A | B --dauer={text}")
+    assert caught.value.key.startswith("parse.duration.")
 
 
 # --- Building events ---------------------------------------------------------------------------
@@ -326,7 +332,7 @@ def test_start_content_round_trips_through_parse_start() -> None:
 
 def test_anonymous_poll_is_an_ordinary_html_message_with_honest_privacy_text() -> None:
     poll = parse_poll_command("Wie <i>zufrieden</i>? | Sehr | Mittel | Wenig --anonym").poll
-    content = build_anonymous_content(poll, number=7, prefix="!", min_group=5)
+    content = message_content(anonymous_announcement(poll, number=7, prefix="!", min_group=5))
     assert content["msgtype"] == "m.text"
     assert content["format"] == "org.matrix.custom.html"
     assert POLL_START not in content
@@ -768,10 +774,12 @@ def test_german_and_english_texts_have_the_same_keys() -> None:
 
 
 def test_every_text_the_poll_commands_use_exists() -> None:
-    commands = LOCALES.parent.parent / "commands"
+    commands = ROOT / "commands"
     used: set[str] = set()
-    for name in ("umfrage.py", "abstimmen.py", "ergebnis.py"):
-        source = (commands / name).read_text(encoding="utf-8")
+    sources = [commands / name for name in ("umfrage.py", "abstimmen.py", "ergebnis.py")]
+    sources += sorted((ROOT / "bot" / "features" / "polls").glob("*.py"))
+    for path in sources:
+        source = path.read_text(encoding="utf-8")
         used |= set(re.findall(r'_T \+ "([a-z_]+)"', source))
     used |= {"err_vote_unknown_poll", "err_vote_no_open_poll", "err_results_no_poll"}
     assert len(used) > 8
@@ -783,7 +791,10 @@ def test_every_text_the_poll_commands_use_exists() -> None:
 
 
 def test_every_text_the_code_uses_exists() -> None:
-    source = (LOCALES.parent / "polls.py").read_text(encoding="utf-8")
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in sorted((ROOT / "bot" / "features" / "polls").glob("*.py"))
+    )
     used = set(re.findall(r'_T \+ "([a-z_]+)"', source))
     plural = set(re.findall(r'_plural\(t, "([a-z_]+)"', source))
     used |= {f"{k}_{n}" for k in plural for n in ("one", "other")}
@@ -952,6 +963,6 @@ async def test_export_has_one_row_per_answer_and_hides_what_the_room_cannot_see(
 def test_end_subcommand_is_told_apart_from_questions(
     args: str, expected: tuple[bool, int | None]
 ) -> None:
-    from commands.umfrage import _end_request
+    from bot.features.polls.parse import parse_end_request
 
-    assert _end_request(args) == expected
+    assert parse_end_request(args) == expected

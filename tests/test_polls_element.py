@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from nio import RoomGetEventResponse
 
-import bot.pollkit.live as live
+import bot.features.polls.jobs as jobs
 from bot.dev.client import DevUser, body_of, content_of, replies_to
 from bot.features.export.options import ExportOptions
 from bot.features.export.polls import export
-from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
+from bot.features.polls.msc3381 import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
 from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot
@@ -311,8 +311,8 @@ async def test_a_response_missed_by_the_sync_is_repaired_while_running(
     encrypted: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert live.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
-    monkeypatch.setattr(live, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
+    assert jobs.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
+    monkeypatch.setattr(jobs, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
     bot, alice, room = await make_chat(encrypted)
     bob = await make_member(alice, room, "bob")
     record = await start_poll(alice, room, bot, "!umfrage Kaffee oder Tee? | Kaffee | Tee")

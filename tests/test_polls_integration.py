@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.dev.client import DevUser, body_of, content_of
-from bot.polls import POLL_END, POLL_RESPONSE, POLL_START
+from bot.features.polls.live import end_poll
+from bot.features.polls.msc3381 import POLL_END, POLL_RESPONSE, POLL_START
 from bot.store import Store
 from bot.store.polls import PollRecord
-from commands.umfrage import end_poll
 from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot, UserFactory, room_with_bot
 from tests.scenario import ChatFactory, MemberFactory
 

@@ -17,8 +17,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pollkit.result import split_tally
-from bot.polls import Poll, PollAnswer, Vote, parse_response
+from bot.features.polls.msc3381 import parse_response
+from bot.features.polls.result import split_tally
+from bot.store.poll_votes import Vote
+from bot.store.polls import Poll, PollAnswer
 
 RESPONSE_KEYS = ("org.matrix.msc3381.poll.response", "m.poll.response")
 

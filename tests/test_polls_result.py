@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pollkit.result import PollResult, element_voters, split_tally
-from bot.polls import (
-    MAX_POLL_NUMBER,
-    Poll,
-    PollAnswer,
-    Tally,
-    Vote,
-    VoteInputError,
-    build_end_content,
-    parse_vote_command,
-    render_results,
-)
+from bot.features.polls.announce import build_end_content
+from bot.features.polls.render import render_results
+from bot.features.polls.result import PollResult, element_voters, split_tally
+from bot.features.polls.tally import Tally
+from bot.features.polls.vote import MAX_POLL_NUMBER, VoteInputError, parse_vote_command
+from bot.store.poll_votes import Vote
+from bot.store.polls import Poll, PollAnswer
 
 POLL = Poll("Wann?", tuple(PollAnswer(f"a{i}", t) for i, t in enumerate(["Di", "Mi", "Do"], 1)))
 

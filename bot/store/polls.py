@@ -1,8 +1,8 @@
-"""Queries for polls, answers and votes (migrations 0003, 0015); data-protection hooks.
+"""Queries for polls and their life cycle (migrations 0003, 0015): the shapes the store keeps
+(:class:`Poll`, :class:`PollRecord`) and pending → open → ending → ended.
 
-Personal data here: ``polls.creator`` (and the question someone wrote), ``poll_responses``
-(sender and choice of native and typed votes). ``poll_anonymous_voters`` holds keyed hashes
-only; ``poll_anonymous_counts`` and the frozen ``final_*`` columns hold sums only.
+Personal data here: ``polls.creator`` (and the question someone wrote); the frozen ``final_*``
+columns hold sums only. Votes, retention and the data-protection hooks: :mod:`bot.store.poll_votes`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,34 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.personal_data import Category, Expiry
-from bot.polls import Poll, PollAnswer, Vote
-from bot.store.base import StoreBase
+from bot.store.poll_votes import PollVoteStore
 
 POLL_FIELDS = (
     "id, room_id, creator, source_event_id, start_event_id, question, answers, max_selections,"
     " disclosed, anonymous, lang, created_at, closes_at, status, ended_at, end_event_id,"
     " final_counts, final_voters, origin, final_typed_counts, final_typed_voters"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Poll:
+    """A poll as counted and rendered; answer ids are what responses refer to."""
+
+    question: str
+    answers: tuple[PollAnswer, ...]
+    max_selections: int = 1
+    disclosed: bool = True
+    anonymous: bool = False
+
+    @property
+    def answer_ids(self) -> tuple[str, ...]:
+        return tuple(answer.id for answer in self.answers)
 
 
 @dataclass(frozen=True)
@@ -101,30 +120,12 @@ def _record(row: Mapping[str, Any]) -> PollRecord:
     )
 
 
-class PollStore(StoreBase):
+class PollStore(PollVoteStore):
     # ------------------------------------------------------------------ polls
 
     async def create_poll(self, new: NewPoll) -> PollRecord:
         """Store a poll once per command event; a re-run returns the poll stored the first time."""
-        poll = new.poll
-        await self.execute(
-            "INSERT OR IGNORE INTO polls (room_id, creator, source_event_id, question, answers,"
-            " max_selections, disclosed, anonymous, lang, created_at, closes_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                new.room_id,
-                new.creator,
-                new.source_event_id,
-                poll.question,
-                json.dumps([[a.id, a.text] for a in poll.answers], ensure_ascii=False),
-                poll.max_selections,
-                int(poll.disclosed),
-                int(poll.anonymous),
-                new.lang,
-                new.created_at,
-                new.closes_at,
-            ),
-        )
+        await self._insert_poll(new, None, status="pending", origin="command")
         row = await self.fetchone(
             f"SELECT {POLL_FIELDS} FROM polls WHERE source_event_id = ?", (new.source_event_id,)
         )
@@ -138,11 +139,19 @@ class PollStore(StoreBase):
 
         Keyed by the start event, so the sync and ``/relations`` may both report it.
         """
+        await self._insert_poll(new, start_event_id, status="open", origin=origin)
+        record = await self.poll_by_start_event(start_event_id)
+        assert record is not None
+        return record
+
+    async def _insert_poll(
+        self, new: NewPoll, start_event_id: str | None, *, status: str, origin: str
+    ) -> None:
         poll = new.poll
         await self.execute(
             "INSERT OR IGNORE INTO polls (room_id, creator, source_event_id, start_event_id,"
             " question, answers, max_selections, disclosed, anonymous, lang, created_at,"
-            " closes_at, status, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 'open', ?)",
+            " closes_at, status, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.room_id,
                 new.creator,
@@ -152,15 +161,14 @@ class PollStore(StoreBase):
                 json.dumps([[a.id, a.text] for a in poll.answers], ensure_ascii=False),
                 poll.max_selections,
                 int(poll.disclosed),
+                int(poll.anonymous),
                 new.lang,
                 new.created_at,
                 new.closes_at,
+                status,
                 origin,
             ),
         )
-        record = await self.poll_by_start_event(start_event_id)
-        assert record is not None
-        return record
 
     async def mark_poll_open(self, poll_id: int, start_event_id: str) -> None:
         await self.execute(
@@ -256,87 +264,6 @@ class PollStore(StoreBase):
             ),
         )
 
-    # ------------------------------------------------------------------ identified votes
-
-    async def add_poll_response(
-        self, poll_id: int, vote: Vote, *, source: str | None = None
-    ) -> bool:
-        """Store one response once per event; False if it was already stored."""
-        source = source or ("text" if vote.typed else "native")
-        cursor = await self.execute(
-            "INSERT OR IGNORE INTO poll_responses (event_id, poll_id, sender, ts, answers,"
-            " spoiled, redacted, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                vote.event_id,
-                poll_id,
-                vote.sender,
-                vote.origin_server_ts,
-                json.dumps(list(vote.answer_ids)),
-                int(vote.spoiled),
-                int(vote.redacted),
-                source,
-            ),
-        )
-        return cursor.rowcount == 1
-
-    async def redact_poll_response(self, event_id: str) -> bool:
-        cursor = await self.execute(
-            "UPDATE poll_responses SET redacted = 1 WHERE event_id = ? AND redacted = 0",
-            (event_id,),
-        )
-        return cursor.rowcount > 0
-
-    async def poll_votes(self, poll_id: int) -> list[Vote]:
-        """All responses to a poll in timeline order (timestamp, then arrival)."""
-        rows = await self.fetchall(
-            "SELECT event_id, sender, ts, answers, spoiled, redacted, source FROM poll_responses"
-            " WHERE poll_id = ? ORDER BY ts, rowid",
-            (poll_id,),
-        )
-        return [
-            Vote(
-                sender=r["sender"],
-                origin_server_ts=int(r["ts"]),
-                answer_ids=tuple(json.loads(r["answers"])),
-                event_id=r["event_id"],
-                spoiled=bool(r["spoiled"]),
-                redacted=bool(r["redacted"]),
-                typed=r["source"] == "text",
-            )
-            for r in rows
-        ]
-
-    # ------------------------------------------------------------------ anonymous votes
-
-    async def add_anonymous_vote(
-        self, poll_id: int, vote_key: str, answer_ids: tuple[str, ...]
-    ) -> bool:
-        """Count one anonymous vote; False if this voter (keyed hash) has voted already."""
-        async with self.transaction():
-            cursor = await self.execute(
-                "INSERT OR IGNORE INTO poll_anonymous_voters (poll_id, vote_key) VALUES (?, ?)",
-                (poll_id, vote_key),
-            )
-            if cursor.rowcount != 1:
-                return False
-            for answer in dict.fromkeys(answer_ids):
-                await self.execute(
-                    "INSERT INTO poll_anonymous_counts (poll_id, answer_id, votes) VALUES (?, ?, 1)"
-                    " ON CONFLICT (poll_id, answer_id) DO UPDATE SET votes = votes + 1",
-                    (poll_id, answer),
-                )
-        return True
-
-    async def anonymous_counts(self, poll_id: int) -> tuple[dict[str, int], int]:
-        """(votes per answer id, number of voters)."""
-        rows = await self.fetchall(
-            "SELECT answer_id, votes FROM poll_anonymous_counts WHERE poll_id = ?", (poll_id,)
-        )
-        voters = await self.fetchone(
-            "SELECT COUNT(*) FROM poll_anonymous_voters WHERE poll_id = ?", (poll_id,)
-        )
-        return {r["answer_id"]: int(r["votes"]) for r in rows}, int(voters[0]) if voters else 0
-
     # ------------------------------------------------------------------ export
 
     async def iter_polls(
@@ -352,106 +279,3 @@ class PollStore(StoreBase):
         )
         for row in rows:
             yield _record(row)
-
-    # ------------------------------------------------------------------ data protection
-
-    async def personal_data_polls(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
-        """Polls someone started and their identified votes (anonymous votes are not linkable)."""
-        created = await self.fetchall(
-            "SELECT id AS poll, room_id, question, created_at, status FROM polls"
-            " WHERE creator = ? ORDER BY id",
-            (user_id,),
-        )
-        votes = await self.fetchall(
-            "SELECT r.poll_id AS poll, p.room_id, p.question, r.ts, r.answers, r.source,"
-            " r.redacted FROM poll_responses r JOIN polls p ON p.id = r.poll_id"
-            " WHERE r.sender = ? ORDER BY r.ts",
-            (user_id,),
-        )
-        result: dict[str, list[dict[str, Any]]] = {}
-        if created:
-            result["polls_created"] = [dict(r) for r in created]
-        if votes:
-            result["poll_votes"] = [
-                {**dict(r), "answers": json.loads(r["answers"]), "redacted": bool(r["redacted"])}
-                for r in votes
-            ]
-        return result
-
-    async def delete_poll_votes_before(self, cutoff_ms: int) -> int:
-        """Retention: who voted how in polls that ended before ``cutoff_ms`` (ms) goes; the
-        frozen sums stay, and the polls lose their creator. Returns the number of votes."""
-        ended = "SELECT id FROM polls WHERE status = 'ended' AND ended_at < ?"
-        async with self.transaction():
-            votes = await self.execute(
-                f"DELETE FROM poll_responses WHERE poll_id IN ({ended})", (cutoff_ms,)
-            )
-            await self.execute(
-                f"DELETE FROM poll_anonymous_voters WHERE poll_id IN ({ended})", (cutoff_ms,)
-            )
-            await self.execute(
-                "UPDATE polls SET creator = NULL WHERE status = 'ended' AND ended_at < ?",
-                (cutoff_ms,),
-            )
-        return votes.rowcount
-
-    async def forget_user_polls(self, user_id: str) -> dict[str, int]:
-        """Delete someone's identified votes and unlink the polls they started.
-
-        Ended polls keep their frozen result, so forgetting one person does not rewrite history.
-        A native response in a poll that is still open stays in the room and counts in Element;
-        the live reconciliation reads it again so the bot's count stays equal to Element's.
-        Runs inside the transaction of :meth:`StoreBase.forget_user`.
-        """
-        votes = await self.execute("DELETE FROM poll_responses WHERE sender = ?", (user_id,))
-        polls = await self.execute("UPDATE polls SET creator = NULL WHERE creator = ?", (user_id,))
-        return {"vote": votes.rowcount, "poll": polls.rowcount}
-
-
-# --- declared personal data (bot/personal_data.py) ----------------------------------------------
-
-
-async def _purge_polls(store: PollStore, expiry: Expiry) -> int:
-    """Ended (or never started) polls older than the retention, with every vote (cascade)."""
-    cursor = await store.execute(
-        "DELETE FROM polls WHERE status IN ('ended', 'pending')"
-        " AND COALESCE(ended_at, created_at) < ?",
-        (expiry.cutoff_ms(),),
-    )
-    return cursor.rowcount
-
-
-PERSONAL_DATA = (
-    Category(
-        name="polls",
-        tables={
-            "polls": (
-                "room_id",
-                "creator",
-                "source_event_id",
-                "start_event_id",
-                "end_event_id",
-                "question",
-                "answers",
-            ),
-            "poll_responses": ("event_id", "sender", "answers"),
-        },
-        purpose="Kurzumfragen: wer eine Umfrage gestartet hat und namentliche Stimmen, damit "
-        "das Ergebnis nach den Regeln von Matrix-Umfragen (MSC3381) exakt gezählt wird.",
-        link="direct",
-        recipients="Mitglieder des Raums (Ergebnis); Initiativteam (Export ohne Namen)",
-        export=PollStore.personal_data_polls,
-        erase=PollStore.forget_user_polls,
-        purge=_purge_polls,
-    ),
-    Category(
-        name="anonymous_votes",
-        tables={"poll_anonymous_voters": ("vote_key",)},
-        purpose="Anonyme Umfragen: nur Summen je Antwort und ein Schlüssel-Hash je Umfrage und "
-        "Person, der eine zweite Stimme verhindert, ohne zu speichern, wer wofür gestimmt hat.",
-        link="pseudonymous",
-        recipients="Mitglieder des Raums (nur Summen nach dem Ende)",
-        access_note="Der Hash ist je Umfrage verschieden und nennt keine Antwort; gelöscht mit "
-        "der Umfrage.",
-    ),
-)

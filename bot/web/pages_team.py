@@ -129,7 +129,7 @@ async def overview(request: web.Request) -> web.Response:
 
 
 async def _poll_participation(bot: Any) -> tuple[int, int]:
-    from commands.umfrage import current_tally
+    from bot.features.polls.view import current_tally
 
     polls = voters = 0
     async for record in bot.store.iter_polls():
@@ -197,7 +197,7 @@ async def feedback_download(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.get("/umfragen")
 async def polls(request: web.Request) -> web.Response:
-    from commands.umfrage import current_result
+    from bot.features.polls.view import current_result
 
     bot = _bot(request)
     t = _texts(request)

@@ -18,9 +18,9 @@ from bot.features.export.cells import Column
 from bot.features.export.options import ExportError, ExportFailed, ExportOptions
 from bot.features.export.table import write_export
 from bot.features.export.window import export_window
-from bot.pollkit.result import PollResult
-from bot.pollkit.view import stored_result
-from bot.polls import Tally
+from bot.features.polls.result import PollResult
+from bot.features.polls.tally import Tally
+from bot.features.polls.view import stored_result
 from bot.store import Store
 from bot.store.polls import PollRecord
 from bot.text.i18n import Texts
@@ -54,11 +54,6 @@ def poll_columns(lang: str = "de") -> tuple[Column, ...]:
         Column(key, texts(f"{_T}columns.{key}").plain, timestamp=is_time, width=width)
         for key, is_time, width in _LAYOUT
     )
-
-
-async def stored_tally(store: Store, record: PollRecord) -> Tally:
-    """Everything the bot counts (Element + typed), frozen at the end, live while open."""
-    return (await stored_result(store, record)).combined
 
 
 def _kind(record: PollRecord) -> str:

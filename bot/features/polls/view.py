@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.pollkit.result import PollResult, split_tally
-from bot.polls import Tally, render_results
+from bot.features.polls.render import render_results
+from bot.features.polls.result import PollResult, split_tally
+from bot.features.polls.tally import Tally
 from bot.store.polls import PollRecord
 from bot.text.i18n import Message, Texts, join
 
@@ -51,10 +52,9 @@ async def current_tally(app: Impulsbot, record: PollRecord) -> Tally:
     return (await current_result(app, record)).combined
 
 
-async def results_message(app: Impulsbot, record: PollRecord, result: Any, texts: Texts) -> Message:
-    """``result``: a :class:`PollResult` (or a plain :class:`Tally` from older callers)."""
-    if isinstance(result, Tally):
-        result = PollResult.element_only(result)
+async def results_message(
+    app: Impulsbot, record: PollRecord, result: PollResult, texts: Texts
+) -> Message:
     message = render_results(
         record.poll,
         result.element,

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.polls import Poll, Tally, Vote, effective_selection, latest_votes, tally
+from bot.features.polls.tally import Tally, effective_selection, latest_votes, tally
+from bot.store.poll_votes import Vote
+from bot.store.polls import Poll
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,7 @@ class PollResult:
 
     @property
     def combined(self) -> Tally:
-        counts = {a: n + self.typed.count(a) for a, n in self.element.counts.items()}
-        return Tally(counts, self.element.voters + self.typed.voters, self.element.spoiled)
+        return self.element.plus(self.typed)
 
     @property
     def has_typed(self) -> bool:

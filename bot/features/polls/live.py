@@ -1,38 +1,35 @@
-"""Polls against the homeserver: recording starts, reading responses, reconciling, ending.
+"""Polls against the homeserver: reading starts, responses and ends, reconciling, ending.
 
-Every poll in a room the bot is in is recorded, whoever posted it (``!umfrage``, Element's poll
-button, the WOL retro poll). Responses come from the sync and, every
-:data:`RECONCILE_SECONDS` while a poll is open, from ``/relations``, so a response the sync
-skipped is repaired while the bot runs. Ending follows MSC3381 and Element: the end event is
-sent first and everything up to its ``origin_server_ts`` counts; the result follows as a
-message of its own. ``commands/umfrage.py`` re-exports the names other modules use.
+Every poll in a room the bot is in is recorded (:mod:`bot.features.polls.record`). Responses
+come from the sync and, every :data:`~bot.features.polls.jobs.RECONCILE_SECONDS` while a poll is
+open, from ``/relations``, so a response the sync skipped is repaired while the bot runs. Ending
+follows MSC3381 and Element: the end event is sent first and everything up to its
+``origin_server_ts`` counts; the result follows as a message of its own. Matrix is reached only
+through ``app.shell``; nio events are read with :mod:`bot.events`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from nio import Event, MegolmEvent, RedactionEvent
-
-from bot.matrix.shell import SendFailed, txn_id
-from bot.pollkit.view import current_result, results_message
-from bot.polls import (
+from bot import events
+from bot.features.polls.announce import build_end_content
+from bot.features.polls.lookup import may_redact
+from bot.features.polls.msc3381 import (
     END_TYPES,
     POLL_END,
     RESPONSE_TYPES,
     START_TYPES,
-    build_end_content,
-    message_content,
     parse_end,
     parse_response,
-    parse_start,
 )
-from bot.store.polls import NewPoll, PollRecord
+from bot.features.polls.record import announce_number, record_start
+from bot.features.polls.view import current_result, results_message
+from bot.store.polls import PollRecord
 from bot.text.i18n import join
+from bot.transport import txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -40,80 +37,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _T = "umfrage."
-CLOSE_CHECK_SECONDS = 5.0
-RETENTION_EVERY_SECONDS = 3600.0
-RECONCILE_SECONDS = 30.0  # a missed response is repaired within a minute
 RELATIONS_PAGE_SIZE = 100
 RELATIONS_MAX_PAGES = 50  # 5,000 responses: far beyond any room, and never an endless loop
 _RELATED_TYPES = RESPONSE_TYPES | END_TYPES
 
 
-def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def state(app: Impulsbot) -> dict[str, Any]:
-    return app.features.setdefault("polls", {})
-
-
-def may_redact(app: Impulsbot, room_id: str, user_id: str) -> bool:
-    if user_id in app.config.access.moderators:
-        return True
-    room = app.shell.client.rooms.get(room_id)
-    return room is not None and bool(room.power_levels.can_user_redact(user_id))
-
-
-def bot_may_end(app: Impulsbot, record: PollRecord) -> bool:
-    """Whether Element would accept an end event from the bot for this poll (MSC3381)."""
-    if record.started_by_bot:
-        return True
-    room = app.shell.client.rooms.get(record.room_id)
-    return room is not None and bool(room.power_levels.can_user_redact(app.user_id))
-
-
 # --- reading starts, responses and ends -----------------------------------------------------------
-
-
-async def record_start(
-    app: Impulsbot,
-    room_id: str,
-    content: Any,
-    event_type: str,
-    *,
-    creator: str,
-    ts: int,
-    event_id: str,
-    origin: str,
-) -> PollRecord | None:
-    """Record a poll start (any form); None if it is no usable poll."""
-    poll = parse_start(event_type, content)
-    if poll is None:
-        return None
-    texts = await app.room_texts(room_id)
-    new = NewPoll(room_id, creator, event_id, poll, texts.lang, ts, None)
-    record = await app.store.record_poll_start(new, event_id, origin=origin)
-    log.info("recorded poll %s (%s) in %s", record.id, origin, room_id)
-    return record
-
-
-async def _announce_number(app: Impulsbot, record: PollRecord) -> None:
-    """Tell the poll's thread its number: clients without poll support can vote by command."""
-    assert record.start_event_id is not None
-    texts = await app.room_texts(record.room_id)
-    message = texts(_T + "element_poll_note", number=record.id, prefix=app.config.bot.prefix)
-    content = {**message_content(message), "msgtype": "m.notice"}
-    content["m.relates_to"] = {
-        "rel_type": "m.thread",
-        "event_id": record.start_event_id,
-        "is_falling_back": True,
-        "m.in_reply_to": {"event_id": record.start_event_id},
-    }
-    try:
-        await app.shell.send(
-            record.room_id, "m.room.message", content, txn_id("poll-note", record.start_event_id)
-        )
-    except SendFailed as exc:
-        log.warning("could not announce poll %s: %s", record.id, exc)
 
 
 async def ingest(
@@ -143,7 +72,7 @@ async def ingest(
             origin="element",
         )
         if record is not None:
-            await _announce_number(app, record)
+            await announce_number(app, record)
     elif event_type in RESPONSE_TYPES:
         response = parse_response(event_type, content)
         if response is None:
@@ -172,23 +101,21 @@ async def ingest(
 
 async def on_event(app: Impulsbot, room_id: str, event: Any) -> None:
     """Listener: poll starts, responses and ends (any form, decrypted or not), redactions."""
-    if isinstance(event, RedactionEvent):
-        await app.store.redact_poll_response(event.redacts)
+    redacted = events.redacted_event(event)
+    if redacted is not None:
+        await app.store.redact_poll_response(redacted)
         return
-    source = getattr(event, "source", None)
-    if not isinstance(source, dict):
-        return
-    event_type = source.get("type")
-    if event_type not in _RELATED_TYPES and event_type not in START_TYPES:
+    kind = events.event_type(event)
+    if kind not in _RELATED_TYPES and kind not in START_TYPES:
         return
     await ingest(
         app,
         room_id,
-        event_type,
-        source.get("content"),
-        sender=event.sender,
-        ts=int(event.server_timestamp),
-        event_id=event.event_id,
+        kind,
+        events.content_of(event),
+        sender=events.text(getattr(event, "sender", None)) or "",
+        ts=int(getattr(event, "server_timestamp", 0)),
+        event_id=events.text(getattr(event, "event_id", None)) or "",
     )
 
 
@@ -196,16 +123,7 @@ def _decrypted_source(app: Impulsbot, room_id: str, raw: dict[str, Any]) -> dict
     """The plain event behind a raw ``/relations`` entry; None if it cannot be read (yet)."""
     if raw.get("type") != "m.room.encrypted":
         return raw
-    try:
-        encrypted = Event.parse_encrypted_event({**raw, "room_id": room_id})
-        if not isinstance(encrypted, MegolmEvent):
-            return None
-        encrypted.room_id = room_id
-        decrypted = app.shell.client.decrypt_event(encrypted)
-    except Exception:  # missing keys, broken events: the sync path will retry those
-        return None
-    source = getattr(decrypted, "source", None)
-    return source if isinstance(source, dict) and "type" in source else None
+    return app.shell.decrypt_raw(room_id, raw)
 
 
 async def reconcile(app: Impulsbot, record: PollRecord) -> int:
@@ -251,13 +169,6 @@ async def reconcile(app: Impulsbot, record: PollRecord) -> int:
         if not token:
             break
     return seen
-
-
-async def reconcile_open_polls(app: Impulsbot) -> None:
-    """Every open poll, from ``/relations``; rooms the client does not know yet are skipped."""
-    for record in await app.store.open_polls():
-        if record.room_id in app.shell.client.rooms:
-            await reconcile(app, record)
 
 
 # --- ending ---------------------------------------------------------------------------------------
@@ -314,7 +225,7 @@ async def end_poll(
     assert ended is not None
     result = await current_result(app, ended)
     summary = join([texts(_T + "end_fallback"), await results_message(app, ended, result, texts)])
-    content = {**message_content(summary), "msgtype": "m.notice"}
+    content = app.message_content(summary, notice=True)
     if ended.start_event_id is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": ended.start_event_id}}
     await app.shell.send(
@@ -330,36 +241,3 @@ async def end_poll(
     )
     log.info("poll %s in %s ended", ended.id, ended.room_id)
     return end_event_id
-
-
-async def purge_expired_poll_votes(app: Impulsbot, now: datetime) -> int:
-    """Job: retention (``privacy.retention_days``) for identified votes of ended polls."""
-    days = app.config.privacy.retention_days
-    deleted = await app.store.delete_poll_votes_before(to_ms(now) - days * 86_400_000)
-    if deleted:
-        log.info("retention: deleted %d poll votes of polls ended over %d days ago", deleted, days)
-    return deleted
-
-
-async def close_due_polls(app: Impulsbot, now: datetime) -> None:
-    """Job: end polls at their ``--dauer``, finish ends cut short, reconcile open polls.
-
-    Right after start-up every open poll is reconciled, and a poll whose time ran out while
-    the bot was down ends at once (its result says when it was meant to end).
-    """
-    polls = state(app)
-    due_reconcile = time.monotonic() - polls.get("reconciled_at", float("-inf"))
-    if due_reconcile >= RECONCILE_SECONDS:
-        polls["reconciled_at"] = time.monotonic()
-        await reconcile_open_polls(app)
-    for record in await app.store.polls_to_close(to_ms(now)):
-        if record.room_id not in app.shell.client.rooms:
-            # Sending before the sync has shown the room fails; wait for it instead.
-            log.debug("poll %s is due, but room %s is not synced yet", record.id, record.room_id)
-            continue
-        # The end is the end event's own timestamp; this is only the provisional cut-off.
-        end_ts = record.ended_at if record.status == "ending" else to_ms(now)
-        try:
-            await end_poll(app, record, end_ts=end_ts or to_ms(now))
-        except SendFailed as exc:
-            log.warning("could not end poll %s yet: %s", record.id, exc)
