@@ -12,10 +12,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from bot.features.search.model import AppliedFilter, SearchResult
 from bot.store.insights import SearchLogRecord
 from bot.text.german import QUERY_FILLERS, fold, is_meaningful, stem, tokenize
+
+if TYPE_CHECKING:  # the gap report reads what the search found, without depending on it
+    from bot.features.search.model import AppliedFilter, SearchResult
 
 # Words of a wish ("Ich habe eine Fortbildung zu … gesucht, aber nichts gefunden") that are no
 # topic.
