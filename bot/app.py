@@ -60,7 +60,7 @@ class Impulsbot:
         self.router = Router(self)  # sync responses → per-room workers → commands
         # Feature state, one object per feature class (bot/feature.py).
         self.state = States()
-        self.features: dict[str, Any] = {}  # being replaced by ``state``, feature by feature
+        self._invites: InviteQueue | None = None
         self.web: WebServer | None = None  # the team dashboard (bot/web), when configured
 
     # ------------------------------------------------------------------ lifecycle
@@ -78,7 +78,6 @@ class Impulsbot:
     async def setup_features(self) -> None:
         """Every feature's start-up hook (content loading may fail loudly)."""
         setups = [f.setup(self) for f in FEATURES if f.setup is not None]
-        setups += [c.setup(self) for c in self.registry if c.setup is not None]
         await asyncio.gather(*setups)
 
     async def run(self) -> None:
@@ -95,7 +94,6 @@ class Impulsbot:
 
     async def serve(self) -> None:
         jobs = [self.spawn(self._run_job(job)) for f in FEATURES for job in f.jobs]
-        jobs += [self.spawn(self._run_job(job)) for c in self.registry for job in c.jobs]
         jobs.append(self.spawn(self._housekeeping()))
         self.spawn(self.invite_queue().resume(self.config.access.invite_allowed))
         jobs.append(self.spawn(self._after_ready(self.private.run())))
@@ -156,11 +154,11 @@ class Impulsbot:
     def invite_queue(self) -> InviteQueue:
         """Joins retried in the background (bot/retry.py): across federation the first join
         often comes too early. Invites still pending from the last run are resumed in serve()."""
-        queue = self.features.get("invites")
-        if queue is None:
-            queue = InviteQueue(self.shell.try_join, self.shell.keep_trying, self.spawn, self.store)
-            self.features["invites"] = queue
-        return queue
+        if self._invites is None:
+            self._invites = InviteQueue(
+                self.shell.try_join, self.shell.keep_trying, self.spawn, self.store
+            )
+        return self._invites
 
     # ------------------------------------------------------------------ outgoing helpers
 

@@ -101,7 +101,6 @@ class Dispatch:
             app.shell.note_undecryptable(room.room_id, event)
             return
         listeners = [(f.name, listener) for f in FEATURES for listener in f.listeners]
-        listeners += [(c.name, c.listener) for c in app.registry if c.listener is not None]
         for name, listener in listeners:
             try:
                 await listener(app, room.room_id, event)

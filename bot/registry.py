@@ -73,9 +73,6 @@ class Command:
     subscopes: tuple[SubScope, ...] = ()
     aliases: tuple[str, ...] = ()  # further spellings, e.g. ("rückmeldung",)
     direct_only: bool = False  # only in a direct chat with the bot
-    listener: Listener | None = field(default=None, compare=False)
-    jobs: tuple[Job, ...] = field(default=(), compare=False)
-    setup: Setup | None = field(default=None, compare=False)
 
     @property
     def usage_key(self) -> str:

@@ -62,6 +62,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "privacy",
         commands=(datenschutz.COMMAND, meine_daten.COMMAND, vergessen.COMMAND),
+        jobs=(datenschutz.RETENTION_JOB,),
         personal_data=private_store.PERSONAL_DATA,
     ),
     Feature(

@@ -75,5 +75,5 @@ COMMAND = Command(
     german="datenschutz",
     handler=datenschutz,
     scope=Scope.EVERYONE,
-    jobs=(Job(every_seconds=RETENTION_EVERY_S, run=retention_job),),
 )
+RETENTION_JOB = Job(every_seconds=RETENTION_EVERY_S, run=retention_job)

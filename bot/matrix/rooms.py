@@ -36,27 +36,33 @@ class Rooms:
 
     # What features may ask about rooms, so that none reaches into nio's client.
 
+    @property
+    def _synced_rooms(self) -> dict[str, MatrixRoom]:
+        # Before the first login (the dashboard alone, a check run) there is no client: no rooms.
+        client = vars(self).get("client")
+        return client.rooms if client is not None else {}
+
     def is_joined(self, room_id: str) -> bool:
         """Whether the bot's client knows it is in the room (from sync; not for privacy checks)."""
-        return room_id in self.client.rooms
+        return room_id in self._synced_rooms
 
     def joined_room_ids(self) -> list[str]:
-        return list(self.client.rooms)
+        return list(self._synced_rooms)
 
     def room_name(self, room_id: str) -> str | None:
         """The room's own name or canonical alias; never a computed name made of people's names."""
-        room = self.client.rooms.get(room_id)
+        room = self._synced_rooms.get(room_id)
         name = room and (room.name or room.canonical_alias)
         return str(name) if name else None
 
     def local_members(self, room_id: str) -> set[str]:
         """Members from the client's lazy-loaded view: a hint for waiting, never for deciding."""
-        room = self.client.rooms.get(room_id)
+        room = self._synced_rooms.get(room_id)
         return set(room.users) if room is not None else set()
 
     def can_redact(self, room_id: str, user_id: str) -> bool:
         """Whether the room's power levels (as synced) let ``user_id`` redact others' events."""
-        room = self.client.rooms.get(room_id)
+        room = self._synced_rooms.get(room_id)
         return room is not None and bool(room.power_levels.can_user_redact(user_id))
 
     async def await_invitees(self, room_id: str, invitees: list[str], within: float) -> None:

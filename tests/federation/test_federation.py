@@ -88,8 +88,8 @@ async def test_invite_still_pending_at_a_restart_is_accepted_after_it(
     slow_invites.delay = 6.0
     creating = asyncio.ensure_future(dora.client.room_create(invite=[bot.user_id]))
     assert bot.app is not None
-    joins = bot.app.features
-    await until(lambda: bool(joins.get("invites") and joins["invites"].active), 30)
+    joins = bot.app.invite_queue()
+    await until(lambda: bool(joins.active), 30)
     await bot.stop()  # the bot goes down while its join is still being refused
     room = (await creating).room_id
     await bot.start()  # the stored sync token is reused; the invite is picked up again
