@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from bot.text.durations import parse_duration as read_duration
+
 # Working Out Loud (bot/features/wol): a circle meets twelve times. Its reminders only *link*
 # John Stepper's Circle Guides (they may be shared but not modified or bundled); the default is
 # the official website's front page, the one address whose officialness could be verified.
@@ -48,8 +50,6 @@ def _https(value: str) -> str:
 
 USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
 SERVER_OR_USER = re.compile(r"^(@[^:\s]+:)?[A-Za-z0-9.\-]+(:\d+)?$")
-DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class ConfigError(Exception):
@@ -57,14 +57,14 @@ class ConfigError(Exception):
 
 
 def parse_duration(value: str) -> int:
-    """'30m' → 1800 seconds. Raises ValueError on anything else."""
-    match = DURATION.match(str(value))
-    if not match:
+    """'30m' → 1800 seconds, read by the one duration parser (``bot.text.durations``)."""
+    try:
+        return int(read_duration(str(value)).total_seconds())
+    except ValueError:
         raise ValueError(
             f"erwartet wird eine Dauer wie 30s, 10m, 2h, 1d oder 2w, nicht {value!r}"
             " / expected a duration like 30s, 10m, 2h, 1d or 2w"
-        )
-    return int(match.group(1)) * _UNITS[match.group(2)]
+        ) from None
 
 
 class Strict(BaseModel):
