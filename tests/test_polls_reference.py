@@ -1,7 +1,7 @@
 """An independent MSC3381 counter, written from the proposal's text for the tests.
 
 It reads raw event dicts (as a client or ``/relations`` sees them) and shares no code with the
-bot's tally (``bot/polls.py``, ``bot/pollkit/result.py``). The bot's numbers are checked against
+bot's tally (``bot/features/polls/tally.py``, ``result.py``). The bot's numbers are checked against
 it here (random sequences) and in the integration tests (real Synapse).
 
 MSC3381, "m.poll.response": only a user's most recent response counts, even if invalid; an
