@@ -66,3 +66,26 @@ def test_every_scope_is_explained_and_refused_with_how_to_get_it(lang: str) -> N
         for key in ("organisation", "team"):
             refusal = texts(f"rooms.refused.{key}", prefix="!", name="x").plain
             assert "in der Konfiguration eingetragen" in refusal
+
+
+async def test_members_fetched_across_a_member_event_are_not_kept() -> None:
+    """The join arrives while /joined_members is under way: the next question asks again."""
+    from types import SimpleNamespace
+
+    from bot.matrix.private import PrivateRooms
+    from bot.transport import Members
+
+    answers = [
+        Members(joined=frozenset({"@bot:x"}), invited=frozenset({"@anna:x"})),
+        Members(joined=frozenset({"@bot:x", "@anna:x"}), invited=frozenset()),
+    ]
+    private: PrivateRooms
+
+    async def room_members(room_id: str) -> Members:
+        private.invalidate(room_id)  # Anna's join is synced while this request is open
+        return answers.pop(0)
+
+    app = SimpleNamespace(shell=SimpleNamespace(room_members=room_members))
+    private = PrivateRooms(app)  # type: ignore[arg-type]
+    assert "@anna:x" in (await private.members("!dm:x")).invited
+    assert (await private.members("!dm:x")).joined == {"@bot:x", "@anna:x"}

@@ -63,6 +63,7 @@ class PrivateRooms:
     def __init__(self, app: Impulsbot) -> None:
         self.app = app
         self._members: dict[str, Members] = {}
+        self._generations: defaultdict[str, int] = defaultdict(int)  # member events seen per room
         self._chats: dict[str, str | None] = {}  # user → recorded direct chat (store mirror)
         self._dm_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._flush_lock = asyncio.Lock()
@@ -75,13 +76,18 @@ class PrivateRooms:
         cached = self._members.get(room_id)
         if cached is not None and not fresh:
             return cached
+        generation = self._generations[room_id]
         members = await self.app.shell.room_members(room_id)
-        self._members[room_id] = members
+        # A member event that arrived while this was being fetched makes the answer stale: it
+        # is returned to this caller (as fetched) but not kept for the next one.
+        if self._generations[room_id] == generation:
+            self._members[room_id] = members
         return members
 
     def invalidate(self, room_id: str) -> None:
         """A member event arrived in the room."""
         self._members.pop(room_id, None)
+        self._generations[room_id] += 1
         self.changed.set()
 
     async def joined_count(self, room_id: str) -> int | None:
