@@ -21,7 +21,7 @@ from typing import Any
 from bot import __version__
 from bot.config import Config
 from bot.context import Incoming
-from bot.feature import States
+from bot.feature import Feature, States
 from bot.matrix.private import PrivateRooms
 from bot.matrix.retry import InviteQueue
 from bot.matrix.shell import MatrixShell
@@ -30,7 +30,7 @@ from bot.router import Router
 from bot.store import Store
 from bot.text.i18n import LANGUAGES, Message, Texts
 from bot.web import WebServer, start_web
-from bot.wiring import FEATURES, registry
+from bot.wiring import FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,20 @@ def utc_now() -> datetime:
 
 
 class Impulsbot:
-    def __init__(self, config: Config, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = utc_now,
+        features: tuple[Feature, ...] = FEATURES,
+    ) -> None:
         self.config = config
         self.now = clock
         self.texts = Texts(config.bot.language)
         self.store = Store(config.storage.database)
         self.shell = MatrixShell(config, self.store)
-        self.registry: Registry = registry()
+        self.features = features  # what this bot does (bot/wiring.py)
+        self.registry = Registry([c for feature in features for c in feature.commands])
         self.started_at = time.monotonic()
         self.ready = asyncio.Event()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -77,7 +84,7 @@ class Impulsbot:
 
     async def setup_features(self) -> None:
         """Every feature's start-up hook (content loading may fail loudly)."""
-        setups = [f.setup(self) for f in FEATURES if f.setup is not None]
+        setups = [f.setup(self) for f in self.features if f.setup is not None]
         await asyncio.gather(*setups)
 
     async def run(self) -> None:
@@ -93,7 +100,7 @@ class Impulsbot:
             await self.close()
 
     async def serve(self) -> None:
-        jobs = [self.spawn(self._run_job(job)) for f in FEATURES for job in f.jobs]
+        jobs = [self.spawn(self._run_job(job)) for f in self.features for job in f.jobs]
         jobs.append(self.spawn(self._housekeeping()))
         self.spawn(self.invite_queue().resume(self.config.access.invite_allowed))
         jobs.append(self.spawn(self._after_ready(self.private.run())))

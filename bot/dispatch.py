@@ -21,7 +21,6 @@ from bot.registry import Command, Scope
 from bot.roles import Roles
 from bot.text.parsing import ParsedCommand, parse_command, strip_reply_fallback
 from bot.transport import HomeserverUnavailable, SendFailed, txn_id
-from bot.wiring import FEATURES
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -100,7 +99,7 @@ class Dispatch:
         if isinstance(event, MegolmEvent):
             app.shell.note_undecryptable(room.room_id, event)
             return
-        listeners = [(f.name, listener) for f in FEATURES for listener in f.listeners]
+        listeners = [(f.name, listener) for f in app.features for listener in f.listeners]
         for name, listener in listeners:
             try:
                 await listener(app, room.room_id, event)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.dev.client import DevUser, body_of, content_of
-from bot.registry import Command, Scope
+from bot.feature import Feature
 from tests.conftest import PLAIN_AND_ENCRYPTED, BotFactory, RunningBot, UserFactory, room_with_bot
 from tests.faultproxy import FaultProxy
 from tests.scenario import ChatFactory, GroupFactory, group_room
@@ -161,12 +161,7 @@ async def test_listener_raising_still_lets_the_command_run(
     async def broken(app: Any, room_id: str, event: Any) -> None:
         raise RuntimeError("listener bug")
 
-    async def never(ctx: Any) -> None:
-        raise AssertionError("not a command anyone types")
-
-    bot.app.registry.commands.insert(
-        0, Command("broken", "kaputt", never, scope=Scope.EVERYONE, listener=broken)
-    )
+    bot.app.features = (Feature("broken", listeners=(broken,)), *bot.app.features)
     pong = await alice.ask(room, "!ping")
     assert "Pong" in body_of(pong)
 
