@@ -54,6 +54,21 @@ def technical(**fields: Any) -> Category:
     return Category(legal_basis=LEGAL_BASIS_TASK, recipients=NOBODY, **fields)
 
 
+def user_linked(
+    store: type, key: str, *, name: str | None = None, kind: Any = Category, **fields: Any
+) -> Category:
+    """A category linked directly to people (named ``key`` unless ``name`` says otherwise):
+    ``!meine-daten`` shows it through ``store.personal_data_<key>``, ``!vergessen`` erases it
+    through ``store.forget_user_<key>``. ``kind=technical`` for data kept only to do the job."""
+    return kind(
+        name=name or key,
+        link="direct",
+        export=getattr(store, f"personal_data_{key}"),
+        erase=getattr(store, f"forget_user_{key}"),
+        **fields,
+    )
+
+
 def purge_before(
     table: str, column: str, unit: Literal["s", "ms"], *, days: int | None = None, where: str = ""
 ) -> Purge:
