@@ -6,11 +6,11 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.personal_data import Expiry, Purge
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 10_000
@@ -231,6 +232,12 @@ class StoreBase:
         (and which match ``where``, ending in AND) go; returns how many."""
         cursor = await self.execute(f"DELETE FROM {table} WHERE {where}{column} < ?", (before,))
         return cursor.rowcount
+
+    async def fetch_each(
+        self, convert: Callable[[aiosqlite.Row], T], sql: str, params: Iterable[Any] = ()
+    ) -> list[T]:
+        """:meth:`fetchall`, each row turned into a record by ``convert``."""
+        return [convert(row) for row in await self.fetchall(sql, params)]
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.fetchall(sql, params)

@@ -19,10 +19,9 @@ class TandemStore(StoreBase):
         return _member(row) if row else None
 
     async def tandem_members(self) -> list[dict[str, Any]]:
-        rows = await self.fetchall(
-            "SELECT user_id, topics, paused_until FROM tandem_members ORDER BY user_id"
+        return await self.fetch_each(
+            _member, "SELECT user_id, topics, paused_until FROM tandem_members ORDER BY user_id"
         )
-        return [_member(row) for row in rows]
 
     async def save_tandem_member(
         self, user_id: str, topics: list[str], paused_until: str | None
