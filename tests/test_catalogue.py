@@ -157,25 +157,36 @@ def test_list_items_are_checked_one_by_one(tmp_path: Path) -> None:
     assert "Feld „themen“, Element 2: Text erwartet, gefunden: Zahl 42" in problem
 
 
-def test_a_key_given_twice_in_an_entry_is_reported(tmp_path: Path) -> None:
-    write(tmp_path, "angebote.yaml", VALID_ENTRY + "  titel: Noch ein Titel\n")
+@pytest.mark.parametrize(
+    ("appended", "start", "fragment"),
+    [
+        pytest.param(
+            "  titel: Noch ein Titel\n",
+            "angebote.yaml, Zeile 12, Eintrag 1 (id: jhp-grundlagen)",
+            "Feld „titel“ steht doppelt im Eintrag (zuerst in Zeile 2)",
+            id="a key given twice in an entry",
+        ),
+        pytest.param(
+            "- id: x\n  titel: [nicht geschlossen\n",
+            "angebote.yaml, Zeile 14: YAML-Syntaxfehler",
+            "(begonnen in Zeile 13)",
+            id="broken yaml reports the line",
+        ),
+        pytest.param(
+            "- einfach ein Text\n",
+            "angebote.yaml, Zeile 12, Eintrag 2:",
+            "Text „einfach ein Text“",
+            id="entry that is not a mapping, with its position",
+        ),
+    ],
+)
+def test_problem_after_a_valid_entry_names_its_place(
+    tmp_path: Path, appended: str, start: str, fragment: str
+) -> None:
+    write(tmp_path, "angebote.yaml", VALID_ENTRY + appended)
     (problem,) = problems_of(tmp_path)
-    assert problem.startswith("angebote.yaml, Zeile 12, Eintrag 1 (id: jhp-grundlagen)")
-    assert "Feld „titel“ steht doppelt im Eintrag (zuerst in Zeile 2)" in problem
-
-
-def test_broken_yaml_reports_the_line(tmp_path: Path) -> None:
-    write(tmp_path, "angebote.yaml", VALID_ENTRY + "- id: x\n  titel: [nicht geschlossen\n")
-    (problem,) = problems_of(tmp_path)
-    assert problem.startswith("angebote.yaml, Zeile 14: YAML-Syntaxfehler")
-    assert "(begonnen in Zeile 13)" in problem
-
-
-def test_entry_that_is_not_a_mapping_is_reported_with_its_position(tmp_path: Path) -> None:
-    write(tmp_path, "angebote.yaml", VALID_ENTRY + "- einfach ein Text\n")
-    (problem,) = problems_of(tmp_path)
-    assert problem.startswith("angebote.yaml, Zeile 12, Eintrag 2:")
-    assert "Text „einfach ein Text“" in problem
+    assert problem.startswith(start), problem
+    assert fragment in problem, problem
 
 
 @pytest.mark.parametrize(

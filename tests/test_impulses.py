@@ -125,17 +125,64 @@ def test_missing_folder_is_reported(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- validation
 
 
-def test_unknown_key_names_file_line_field_and_suggests_the_right_one(tmp_path: Path) -> None:
-    write(tmp_path, "ki.md", "---\ntitel: KI im Alltag\nthema: [KI]\n---\nText\n")
+@pytest.mark.parametrize(
+    ("name", "front_matter", "start", "fragments"),
+    [
+        pytest.param(
+            "ki.md",
+            "titel: KI im Alltag\nthema: [KI]",
+            "impulse/ki.md, Zeile 3, Feld „thema“",
+            ("„themen“",),
+            id="unknown key names file, line, field and suggests the right one",
+        ),
+        pytest.param(
+            "ohne.md", "themen: [KI]", "", ("impulse/ohne.md", "„titel“", "Pflicht"), id="no title"
+        ),
+        pytest.param(
+            "jahr.md",
+            "titel: 2024",
+            "",
+            ("Zeile 2", "„titel“", "Anführungszeichen"),
+            id="yes or number as title is not silently converted",
+        ),
+        pytest.param(
+            "lc.md",
+            "themen: [a]\ntitel: Lean Coffee: so geht's",
+            "impulse/lc.md, Zeile 3",
+            ("Doppelpunkt", "Anführungszeichen"),
+            id="yaml error names the line and explains the colon",
+        ),
+        pytest.param(
+            "tab.md",
+            "titel: Tab\n\tthemen: [a]",
+            "impulse/tab.md, Zeile 3",
+            ("Tabulator",),
+            id="tab indentation is explained",
+        ),
+        pytest.param(
+            "kaputt.md",
+            "titel: Kaputt\nthemen: [a, b",
+            "impulse/kaputt.md, Zeile",
+            ("kein gültiges YAML",),
+            id="other yaml errors keep the parser detail",
+        ),
+        pytest.param(
+            "doppelt.md",
+            "titel: Eins\nthemen: [a]\ntitel: Zwei",
+            "impulse/doppelt.md, Zeile 4, Feld „titel“",
+            ("Zeile 2",),
+            id="duplicate key is an error",
+        ),
+    ],
+)
+def test_front_matter_problem_is_explained(
+    tmp_path: Path, name: str, front_matter: str, start: str, fragments: tuple[str, ...]
+) -> None:
+    write(tmp_path, name, f"---\n{front_matter}\n---\nText\n")
     problem = only_problem(tmp_path)
-    assert problem.startswith("impulse/ki.md, Zeile 3, Feld „thema“")
-    assert "„themen“" in problem
-
-
-def test_missing_title(tmp_path: Path) -> None:
-    write(tmp_path, "ohne.md", "---\nthemen: [KI]\n---\nText\n")
-    problem = only_problem(tmp_path)
-    assert "impulse/ohne.md" in problem and "„titel“" in problem and "Pflicht" in problem
+    assert problem.startswith(start), problem
+    for fragment in fragments:
+        assert fragment in problem, (fragment, problem)
 
 
 def test_wrong_types_point_at_the_value_line(tmp_path: Path) -> None:
@@ -155,43 +202,10 @@ def test_wrong_types_point_at_the_value_line(tmp_path: Path) -> None:
     assert "Liste" in problems[2]
 
 
-def test_yes_or_number_as_title_is_not_silently_converted(tmp_path: Path) -> None:
-    write(tmp_path, "jahr.md", "---\ntitel: 2024\n---\nText\n")
-    problem = only_problem(tmp_path)
-    assert "Zeile 2" in problem and "„titel“" in problem and "Anführungszeichen" in problem
-
-
-def test_yaml_error_names_the_line_and_explains_the_colon(tmp_path: Path) -> None:
-    write(tmp_path, "lc.md", "---\nthemen: [a]\ntitel: Lean Coffee: so geht's\n---\nText\n")
-    problem = only_problem(tmp_path)
-    assert problem.startswith("impulse/lc.md, Zeile 3")
-    assert "Doppelpunkt" in problem and "Anführungszeichen" in problem
-
-
-def test_tab_indentation_is_explained(tmp_path: Path) -> None:
-    write(tmp_path, "tab.md", "---\ntitel: Tab\n\tthemen: [a]\n---\nText\n")
-    problem = only_problem(tmp_path)
-    assert problem.startswith("impulse/tab.md, Zeile 3") and "Tabulator" in problem
-
-
 def test_indented_code_block_at_the_start_survives(tmp_path: Path) -> None:
     plain, html = rendered(tmp_path, "\n    !impuls plan\n\nDann sehen Sie den Plan.")
     assert "<pre><code>!impuls plan" in html
     assert "!impuls plan\n\nDann sehen Sie den Plan." in plain
-
-
-def test_other_yaml_errors_keep_the_parser_detail(tmp_path: Path) -> None:
-    write(tmp_path, "kaputt.md", "---\ntitel: Kaputt\nthemen: [a, b\n---\nText\n")
-    problem = only_problem(tmp_path)
-    assert problem.startswith("impulse/kaputt.md, Zeile")
-    assert "kein gültiges YAML" in problem
-
-
-def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
-    write(tmp_path, "doppelt.md", "---\ntitel: Eins\nthemen: [a]\ntitel: Zwei\n---\nText\n")
-    problem = only_problem(tmp_path)
-    assert problem.startswith("impulse/doppelt.md, Zeile 4, Feld „titel“")
-    assert "Zeile 2" in problem
 
 
 @pytest.mark.parametrize(

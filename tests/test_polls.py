@@ -84,20 +84,34 @@ def test_pipe_form_gives_question_and_answers_in_order() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        '"Kaffee oder Tee?" "Kaffee" "Tee mit Milch"',
-        "„Kaffee oder Tee?“ „Kaffee“ „Tee mit Milch“",
-        "“Kaffee oder Tee?” “Kaffee” “Tee mit Milch”",
-        '„Kaffee oder Tee?“ "Kaffee" “Tee mit Milch”',
-        'Kaffee oder Tee? "Kaffee" "Tee mit Milch"',
-    ],
+QUOTE_STYLES = (
+    '"Kaffee oder Tee?" "Kaffee" "Tee mit Milch"',
+    "„Kaffee oder Tee?“ „Kaffee“ „Tee mit Milch“",
+    "“Kaffee oder Tee?” “Kaffee” “Tee mit Milch”",
+    '„Kaffee oder Tee?“ "Kaffee" “Tee mit Milch”',
+    'Kaffee oder Tee? "Kaffee" "Tee mit Milch"',
 )
-def test_quoted_forms_with_all_quote_styles(args: str) -> None:
+OPTION_SPELLINGS = (
+    "--mehrfach=2 --verdeckt --dauer 2h Frage | A | B | C",
+    "Frage --dauer=2h | A --mehrfach=2 | B | C --verdeckt",
+    "Frage | A | B | C --MEHRFACH=2 --Verdeckt --dauer 2 Std.",
+    "Frage | A | B | C —mehrfach=2 –verdeckt —dauer 120min",
+    "Frage | A | B | C --multiple 2 --hidden --duration 2 hours",
+)
+KAFFEE = ("Kaffee oder Tee?", ("Kaffee", "Tee mit Milch"), 1, True, None)
+FRAGE = ("Frage", ("A", "B", "C"), 2, False, timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [*((args, KAFFEE) for args in QUOTE_STYLES), *((args, FRAGE) for args in OPTION_SPELLINGS)],
+)
+def test_quote_styles_and_option_spellings(args: str, expected: tuple[object, ...]) -> None:
+    """Every quote style, and options anywhere in every spelling."""
     spec = parse_poll_command(args)
-    assert spec.question == "Kaffee oder Tee?"
-    assert spec.answers == ("Kaffee", "Tee mit Milch")
+    assert (spec.question, spec.answers, spec.max_selections, spec.disclosed, spec.duration) == (
+        expected
+    )
 
 
 def test_quotes_protect_pipes_and_dashes_only_in_quoted_form() -> None:
@@ -121,25 +135,6 @@ def test_pipe_form_keeps_inner_quotes_and_strips_wrapping_ones() -> None:
 
 def test_empty_pipe_segments_are_ignored() -> None:
     assert parse_poll_command("Frage | A || B |").answers == ("A", "B")
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        "--mehrfach=2 --verdeckt --dauer 2h Frage | A | B | C",
-        "Frage --dauer=2h | A --mehrfach=2 | B | C --verdeckt",
-        "Frage | A | B | C --MEHRFACH=2 --Verdeckt --dauer 2 Std.",
-        "Frage | A | B | C —mehrfach=2 –verdeckt —dauer 120min",
-        "Frage | A | B | C --multiple 2 --hidden --duration 2 hours",
-    ],
-)
-def test_options_anywhere_and_in_every_spelling(args: str) -> None:
-    spec = parse_poll_command(args)
-    assert spec.question == "Frage"
-    assert spec.answers == ("A", "B", "C")
-    assert spec.max_selections == 2
-    assert not spec.disclosed
-    assert spec.duration == timedelta(hours=2)
 
 
 def test_mehrfach_without_number_allows_all_answers() -> None:

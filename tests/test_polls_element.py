@@ -26,7 +26,13 @@ from bot.store import Store
 from bot.store.polls import PollRecord
 from tests.conftest import PLAIN_AND_ENCRYPTED, RunningBot
 from tests.scenario import ChatFactory, MemberFactory, from_bot
-from tests.test_polls_integration import eventually, of_type, start_poll, stored_votes
+from tests.test_polls_integration import (
+    chat_with_bob,
+    eventually,
+    of_type,
+    start_poll,
+    stored_votes,
+)
 from tests.test_polls_reference import reference_count
 
 pytestmark = pytest.mark.integration
@@ -135,8 +141,7 @@ async def recorded(bot: RunningBot, start_id: str) -> PollRecord:
 async def test_poll_started_in_element_is_counted_ended_and_exported_like_element(
     make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
     answers = ["Kaffee", "Tee", "Wasser"]
     content, ids = element_start("Was trinken wir?", answers)
     start_id = await alice.send(room, POLL_START, content)
@@ -193,8 +198,7 @@ async def test_poll_started_in_element_is_counted_ended_and_exported_like_elemen
 async def test_poll_in_the_stable_form_is_recorded_and_counted(
     make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
 
     def text(body: str) -> list[dict[str, str]]:
         return [{"mimetype": "text/plain", "body": body}]
@@ -232,8 +236,7 @@ async def test_poll_in_the_stable_form_is_recorded_and_counted(
 async def test_typed_and_native_votes_mixed_give_a_labelled_result_counted_to_the_end_event(
     make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
     carol = await make_member(alice, room, "carol")
     answers = ["Dienstag", "Mittwoch", "Donnerstag"]
     record = await start_poll(alice, room, bot, "!umfrage Wann? | " + " | ".join(answers))
@@ -278,8 +281,7 @@ async def test_typed_and_native_votes_mixed_give_a_labelled_result_counted_to_th
 async def test_poll_due_while_the_bot_was_down_ends_at_once_after_restart(
     make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
     answers = ["Ja", "Nein"]
     record = await start_poll(alice, room, bot, "!umfrage Pause? | Ja | Nein --dauer 2h")
     assert record.start_event_id is not None
@@ -313,8 +315,7 @@ async def test_a_response_missed_by_the_sync_is_repaired_while_running(
 ) -> None:
     assert jobs.RECONCILE_SECONDS <= 60  # the promise: repaired within a minute
     monkeypatch.setattr(jobs, "RECONCILE_SECONDS", 2.0)  # the same job, only sooner
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
     record = await start_poll(alice, room, bot, "!umfrage Kaffee oder Tee? | Kaffee | Tee")
     assert record.start_event_id is not None
     ledger = Ledger(record.start_event_id)

@@ -37,6 +37,14 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
         await asyncio.sleep(0.2)
 
 
+async def chat_with_bob(
+    make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
+) -> tuple[RunningBot, DevUser, str, DevUser]:
+    """The usual cast: a bot and alice in a room, and bob who joins it."""
+    bot, alice, room = await make_chat(encrypted)
+    return bot, alice, room, await make_member(alice, room, "bob")
+
+
 async def start_poll(user: DevUser, room: str, bot: RunningBot, command: str) -> PollRecord:
     since = len(user.events)
     await user.say(room, command)
@@ -68,8 +76,7 @@ async def stored_votes(bot: RunningBot, record: PollRecord, count: int) -> None:
 async def test_native_and_typed_votes_are_counted_together_and_end_once(
     make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
     record = await start_poll(
         alice, room, bot, "!umfrage Wann treffen wir uns? | Dienstag | Mittwoch | Donnerstag"
     )
@@ -137,8 +144,7 @@ async def test_native_and_typed_votes_are_counted_together_and_end_once(
 async def test_votes_sent_while_the_bot_is_down_still_count(
     make_chat: ChatFactory, make_member: MemberFactory, encrypted: bool
 ) -> None:
-    bot, alice, room = await make_chat(encrypted)
-    bob = await make_member(alice, room, "bob")
+    bot, alice, room, bob = await chat_with_bob(make_chat, make_member, encrypted)
     record = await start_poll(alice, room, bot, "!poll Kaffee oder Tee? | Kaffee | Tee")
     await bot.stop()
     await respond(bob, room, record, "a2")

@@ -38,6 +38,7 @@ from bot.store import Store
 from bot.store.impulses import ImpulseSubscription
 from bot.text.i18n import Message, Texts
 from bot.text.problems import ParseProblem
+from tests.parse_problems import assert_names_the_part
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -104,11 +105,7 @@ def test_parse_accepts_what_people_type(spec: str, days: set[int], time: tuple[i
     ],
 )
 def test_parse_errors_name_the_wrong_part(spec: str, key: str, shown: str) -> None:
-    with pytest.raises(ParseProblem) as caught:
-        parse_schedule(spec)
-    assert caught.value.key == key
-    assert shown in caught.value.params.values()
-    assert shown in caught.value.message(Texts("de")).plain
+    assert_names_the_part(parse_schedule, spec, key, shown, ("de",))
 
 
 def test_two_different_times_are_rejected() -> None:
@@ -184,27 +181,26 @@ def test_slot_strictly_after_the_given_moment() -> None:
     assert local(next_slots(MO_FR_9, BERLIN, at_slot, 1)) == ["Fri 2026-11-27 09:00 +0100"]
 
 
-def test_nine_oclock_stays_nine_oclock_across_spring_forward() -> None:
+@pytest.mark.parametrize(
+    ("start", "expected", "night_hours"),
+    [
+        # spring forward: the night was one hour shorter
+        ((2026, 3, 27), ("+0100", "+0200", "+0200"), 23),
+        ((2026, 10, 23), ("+0200", "+0100", "+0100"), 25),
+    ],
+)
+def test_nine_oclock_stays_nine_oclock_across_dst_changes(
+    start: tuple[int, int, int], expected: tuple[str, str, str], night_hours: int
+) -> None:
     daily = Schedule(DAILY, dt.time(9, 0))
-    slots = next_slots(daily, BERLIN, berlin(2026, 3, 27, 12, 0), 3)
+    slots = next_slots(daily, BERLIN, berlin(*start, 12, 0), 3)
+    year, month, day = start
     assert local(slots) == [
-        "Sat 2026-03-28 09:00 +0100",
-        "Sun 2026-03-29 09:00 +0200",
-        "Mon 2026-03-30 09:00 +0200",
+        f"{name} {year}-{month:02d}-{day + 1 + i:02d} 09:00 {offset}"
+        for i, (name, offset) in enumerate(zip(("Sat", "Sun", "Mon"), expected, strict=True))
     ]
-    # The night was one hour shorter (subtract in UTC: same-zone arithmetic uses wall time).
-    assert slots[1].astimezone(UTC) - slots[0].astimezone(UTC) == dt.timedelta(hours=23)
-
-
-def test_nine_oclock_stays_nine_oclock_across_fall_back() -> None:
-    daily = Schedule(DAILY, dt.time(9, 0))
-    slots = next_slots(daily, BERLIN, berlin(2026, 10, 23, 12, 0), 3)
-    assert local(slots) == [
-        "Sat 2026-10-24 09:00 +0200",
-        "Sun 2026-10-25 09:00 +0100",
-        "Mon 2026-10-26 09:00 +0100",
-    ]
-    assert slots[1].astimezone(UTC) - slots[0].astimezone(UTC) == dt.timedelta(hours=25)
+    # Subtract in UTC: same-zone arithmetic uses wall time.
+    assert slots[1].astimezone(UTC) - slots[0].astimezone(UTC) == dt.timedelta(hours=night_hours)
 
 
 def test_nonexistent_time_is_moved_past_the_gap_once() -> None:

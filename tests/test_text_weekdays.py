@@ -20,6 +20,7 @@ from bot.text.weekdays import (
     parse_weekday,
     parse_weekly,
 )
+from tests.parse_problems import assert_names_the_part
 
 NO_DAYS: frozenset[int] = frozenset()
 
@@ -103,12 +104,7 @@ def test_weekly_accepts_what_people_type(text: str, days: set[int], at: time | N
     ],
 )
 def test_weekly_errors_name_the_wrong_part(text: str, key: str, shown: str) -> None:
-    with pytest.raises(ParseProblem) as caught:
-        parse_weekly(text)
-    assert caught.value.key == key
-    assert shown in caught.value.params.values()
-    for lang in LANGUAGES:
-        assert shown in caught.value.message(Texts(lang)).plain
+    assert_names_the_part(parse_weekly, text, key, shown, LANGUAGES)
 
 
 def test_two_different_times_are_rejected() -> None:

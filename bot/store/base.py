@@ -6,11 +6,11 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.personal_data import Expiry, Purge
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 10_000
@@ -52,6 +53,21 @@ def technical(**fields: Any) -> Category:
     """A category of data the bot keeps only to do its job: legal basis its public task, passed
     to nobody (``bot/personal_data.py``)."""
     return Category(legal_basis=LEGAL_BASIS_TASK, recipients=NOBODY, **fields)
+
+
+def user_linked(
+    store: type, key: str, *, name: str | None = None, kind: Any = Category, **fields: Any
+) -> Category:
+    """A category linked directly to people (named ``key`` unless ``name`` says otherwise):
+    ``!meine-daten`` shows it through ``store.personal_data_<key>``, ``!vergessen`` erases it
+    through ``store.forget_user_<key>``. ``kind=technical`` for data kept only to do the job."""
+    return kind(
+        name=name or key,
+        link="direct",
+        export=getattr(store, f"personal_data_{key}"),
+        erase=getattr(store, f"forget_user_{key}"),
+        **fields,
+    )
 
 
 def purge_before(
@@ -216,6 +232,12 @@ class StoreBase:
         (and which match ``where``, ending in AND) go; returns how many."""
         cursor = await self.execute(f"DELETE FROM {table} WHERE {where}{column} < ?", (before,))
         return cursor.rowcount
+
+    async def fetch_each(
+        self, convert: Callable[[aiosqlite.Row], T], sql: str, params: Iterable[Any] = ()
+    ) -> list[T]:
+        """:meth:`fetchall`, each row turned into a record by ``convert``."""
+        return [convert(row) for row in await self.fetchall(sql, params)]
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.fetchall(sql, params)

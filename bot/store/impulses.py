@@ -104,12 +104,12 @@ class ImpulseStore(StoreBase):
 
     async def due_impulse_subscriptions(self, now_ms: int) -> list[ImpulseSubscription]:
         """Only subscriptions whose next slot has come (uses the index; cheap every second)."""
-        rows = await self.fetchall(
+        return await self.fetch_each(
+            _subscription,
             f"SELECT {SUBSCRIPTION_FIELDS} FROM impulse_subscriptions"
             " WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms",
             (now_ms,),
         )
-        return [_subscription(row) for row in rows]
 
     async def advance_impulse_subscription(
         self, room_id: str, watermark_ms: int, next_due_ms: int | None
@@ -178,10 +178,9 @@ class ImpulseStore(StoreBase):
 
     async def open_impulse_claims(self) -> list[ImpulsePost]:
         """Claims without a recorded post: left behind by a crash (or being sent right now)."""
-        rows = await self.fetchall(
-            f"SELECT {POST_FIELDS} FROM impulse_posts WHERE status = 'claimed' ORDER BY id"
+        return await self.fetch_each(
+            _post, f"SELECT {POST_FIELDS} FROM impulse_posts WHERE status = 'claimed' ORDER BY id"
         )
-        return [_post(row) for row in rows]
 
     async def latest_impulse_post(self, room_id: str) -> ImpulsePost | None:
         row = await self.fetchone(

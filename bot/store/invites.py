@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.store.base import StoreBase, purge_before, technical
+from bot.store.base import StoreBase, purge_before, technical, user_linked
 
 
 class InviteStore(StoreBase):
@@ -45,14 +45,14 @@ PENDING_INVITE_DAYS = 7  # an invite older than this is dropped: nobody waits a 
 
 
 PERSONAL_DATA = (
-    technical(
+    user_linked(
+        InviteStore,
+        "invites",
         name="pending_invites",
+        kind=technical,
         tables={"pending_invites": ("room_id", "inviter")},
         purpose="Einladungen, die der Bot noch annehmen will (z. B. wenn der einladende Server "
         "eines anderen Hauses noch nicht bereit war); auch nach einem Neustart.",
-        link="direct",
-        export=InviteStore.personal_data_invites,
-        erase=InviteStore.forget_user_invites,
         purge=purge_before("pending_invites", "invited_at", "s", days=PENDING_INVITE_DAYS),
         access_note="Gelöscht, sobald der Bot beigetreten ist oder endgültig abgelehnt wurde, "
         "spätestens nach 7 Tagen.",

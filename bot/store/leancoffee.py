@@ -6,8 +6,8 @@ import json
 import time
 from typing import Any
 
-from bot.personal_data import Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import Expiry
+from bot.store.base import StoreBase, user_linked
 from bot.store.exchange import ExchangeStore, compact_json, delete_older
 
 
@@ -132,18 +132,16 @@ async def _purge_lean_coffee(store: StoreBase, expiry: Expiry) -> int:
 
 
 PERSONAL_DATA = (
-    Category(
-        name="lean_coffee",
+    user_linked(
+        LeanCoffeeStore,
+        "lean_coffee",
         tables={
             "lc_sessions": ("room_id", "state"),
             "lc_summaries": ("room_id", "summary", "source_event_id"),
         },
         purpose="Lean Coffee: laufende Sitzung (Moderation, Themen, Punkte) und die Notizen "
         "beendeter Sitzungen (ohne Matrix-IDs).",
-        link="direct",
         recipients="die Mitglieder des Raums",
-        export=LeanCoffeeStore.personal_data_lean_coffee,
-        erase=LeanCoffeeStore.forget_user_lean_coffee,
         purge=_purge_lean_coffee,
     ),
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.personal_data import Category, Expiry
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, user_linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +181,9 @@ async def _purge_polls(store: PollVoteStore, expiry: Expiry) -> int:
 
 
 PERSONAL_DATA = (
-    Category(
-        name="polls",
+    user_linked(
+        PollVoteStore,
+        "polls",
         tables={
             "polls": (
                 "room_id",
@@ -197,10 +198,7 @@ PERSONAL_DATA = (
         },
         purpose="Kurzumfragen: wer eine Umfrage gestartet hat und namentliche Stimmen, damit "
         "das Ergebnis nach den Regeln von Matrix-Umfragen (MSC3381) exakt gezählt wird.",
-        link="direct",
         recipients="Mitglieder des Raums (Ergebnis); Initiativteam (Export ohne Namen)",
-        export=PollVoteStore.personal_data_polls,
-        erase=PollVoteStore.forget_user_polls,
         purge=_purge_polls,
     ),
     Category(

@@ -199,18 +199,17 @@ class PollStore(PollVoteStore):
 
     async def polls_to_close(self, now_ms: int) -> list[PollRecord]:
         """Open polls whose time is up, and polls whose end was begun but not finished."""
-        rows = await self.fetchall(
+        return await self.fetch_each(
+            _record,
             f"SELECT {POLL_FIELDS} FROM polls WHERE status = 'ending'"
             " OR (status = 'open' AND closes_at IS NOT NULL AND closes_at <= ?) ORDER BY id",
             (now_ms,),
         )
-        return [_record(r) for r in rows]
 
     async def open_polls(self) -> list[PollRecord]:
-        rows = await self.fetchall(
-            f"SELECT {POLL_FIELDS} FROM polls WHERE status = 'open' ORDER BY id"
+        return await self.fetch_each(
+            _record, f"SELECT {POLL_FIELDS} FROM polls WHERE status = 'open' ORDER BY id"
         )
-        return [_record(r) for r in rows]
 
     async def set_poll_closes_at(self, poll_id: int, closes_at_ms: int | None) -> None:
         await self.execute("UPDATE polls SET closes_at = ? WHERE id = ?", (closes_at_ms, poll_id))

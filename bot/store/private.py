@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.base import StoreBase, purge_before, technical
+from bot.store.base import StoreBase, purge_before, technical, user_linked
 
 
 @dataclass(frozen=True)
@@ -128,17 +128,17 @@ PENDING_DELIVERY_DAYS = 1  # private content waits this long for its direct chat
 PENDING_COMMAND_DAYS = 1
 
 PERSONAL_DATA = (
-    technical(
+    user_linked(
+        PrivateStore,
+        "private",
         name="direct_chat",
+        kind=technical,
         tables={
             "direct_chats": ("user_id", "room_id", "origin"),
             "pending_deliveries": ("user_id", "payload", "filename", "mimetype", "kind", "txn"),
         },
         purpose="Der eine geprüfte Direktchat je Person (nur dorthin gehen persönliche Inhalte) "
         "und Inhalte, die dort noch auf die Zustellung warten.",
-        link="direct",
-        export=PrivateStore.personal_data_private,
-        erase=PrivateStore.forget_user_private,
         purge=purge_before("pending_deliveries", "created_at", "s", days=PENDING_DELIVERY_DAYS),
         access_note="Die Zuordnung löscht `!vergessen`; wartende Zustellungen höchstens einen Tag.",
     ),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.personal_data import Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import Expiry
+from bot.store.base import StoreBase, user_linked
 from bot.store.exchange import CONTAINS_USER, compact_json, delete_older
 
 
@@ -19,10 +19,9 @@ class TandemStore(StoreBase):
         return _member(row) if row else None
 
     async def tandem_members(self) -> list[dict[str, Any]]:
-        rows = await self.fetchall(
-            "SELECT user_id, topics, paused_until FROM tandem_members ORDER BY user_id"
+        return await self.fetch_each(
+            _member, "SELECT user_id, topics, paused_until FROM tandem_members ORDER BY user_id"
         )
-        return [_member(row) for row in rows]
 
     async def save_tandem_member(
         self, user_id: str, topics: list[str], paused_until: str | None
@@ -157,8 +156,9 @@ async def _purge_tandem(store: StoreBase, expiry: Expiry) -> int:
 
 
 PERSONAL_DATA = (
-    Category(
-        name="tandem",
+    user_linked(
+        TandemStore,
+        "tandem",
         tables={
             "tandem_members": ("user_id", "topics", "paused_until"),
             "tandem_rounds": ("round_key",),
@@ -166,10 +166,7 @@ PERSONAL_DATA = (
         },
         purpose="Kaffee-Tandem: Anmeldung (Opt-in) mit Themen und Pause; wer in den letzten "
         "Runden mit wem zusammenkam, damit sich Paare nicht wiederholen.",
-        link="direct",
         recipients="die jeweiligen Tandem-Partnerinnen und -Partner",
-        export=TandemStore.personal_data_tandem,
-        erase=TandemStore.forget_user_tandem,
         purge=_purge_tandem,
     ),
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.personal_data import Category, Expiry
-from bot.store.base import StoreBase
+from bot.personal_data import Expiry
+from bot.store.base import StoreBase, user_linked
 from bot.store.exchange import CONTAINS_USER, compact_json, delete_older
 
 
@@ -133,18 +133,16 @@ async def _purge_wol(store: StoreBase, expiry: Expiry) -> int:
 
 
 PERSONAL_DATA = (
-    Category(
-        name="wol",
+    user_linked(
+        WolStore,
+        "wol",
         tables={
             "wol_seekers": ("user_id", "department"),
             "wol_circles": ("room_id", "state", "source_event_id"),
         },
         purpose="Working Out Loud: wer einen Circle sucht (mit Bereich) und die Mitglieder und "
         "Termine der gebildeten Circles.",
-        link="direct",
         recipients="die Mitglieder des jeweiligen Circles",
-        export=WolStore.personal_data_wol,
-        erase=WolStore.forget_user_wol,
         purge=_purge_wol,
     ),
 )
