@@ -1,6 +1,6 @@
 """``!meine-daten`` / ``!mydata``: everything stored about the sender, as a JSON file in a DM.
 
-The file and its summary go only to the sender's verified direct chat (``bot/private.py``); asked
+The file and its summary go only to the sender's verified direct chat (``matrix/private.py``); asked
 in a room, the room gets a short note. A freshly opened DM holds the delivery in the store until
 the person has joined (also across restarts).
 """

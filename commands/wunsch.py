@@ -2,7 +2,7 @@
 
 ``--anonym`` works as for ``!feedback``: only in a direct chat, stored without name, room, event
 ID or time of day. Every named wish also counts its author once per topic word for the minimum
-group of the gap report (``bot/insights.py``), as a keyed hash that is deleted when the month is
+group of the gap report (``features/insights``), as a keyed hash that is deleted when the month is
 over; anonymous wishes leave no such hash, so they count towards no group (the team reads them in
 the feedback export).
 """

@@ -94,7 +94,7 @@ class Rooms:
     async def join(self, room_id: str) -> bool:
         return (await self.try_join(room_id)).ok
 
-    # --- room creation, invites and joins: retried across federation (issue 20, bot/retry.py)
+    # --- room creation, invites and joins: retried across federation (issue 20, retry.py)
 
     async def try_join(self, room_id: str) -> Attempt:
         """One join; a 403 counts as transient (the inviting server may not have stored yet)."""

@@ -1,4 +1,4 @@
-"""Queries for invites the bot is still trying to accept (migration 0020, see bot/retry.py)."""
+"""Queries for invites the bot is still trying to accept (migration 0020; bot/matrix/retry.py)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ class PrivateStore(StoreBase):
         return {k: v for k, v in counts.items() if v}
 
 
-PENDING_DELIVERY_DAYS = 1  # private content waits this long for its direct chat (bot/private.py)
+PENDING_DELIVERY_DAYS = 1  # private content waits this long for its direct chat
 
 
 # A pending command older than a day is far past any max_command_age.

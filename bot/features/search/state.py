@@ -2,7 +2,7 @@
 
 The catalogue is loaded once at start-up (a broken file stops the bot with the editor's message)
 and again on ``!angebot neu-laden``, where a broken file keeps the old catalogue in service.
-Every search is logged anonymously for gap insight (``bot/insights.py``): normalised terms,
+Every search is logged anonymously for gap insight (``bot/features/insights/``): normalised terms,
 filters, result count, paging and details — no user or room ID, only the day and a configured
 room category.
 """
