@@ -89,3 +89,32 @@ async def test_members_fetched_across_a_member_event_are_not_kept() -> None:
     private = PrivateRooms(app)  # type: ignore[arg-type]
     assert "@anna:x" in (await private.members("!dm:x")).invited
     assert (await private.members("!dm:x")).joined == {"@bot:x", "@anna:x"}
+
+
+async def test_a_cached_no_for_the_recorded_direct_chat_is_asked_again() -> None:
+    """Cached while the person was still invited: their first message there is not refused."""
+    from types import SimpleNamespace
+
+    from bot.matrix.private import PrivateRooms
+    from bot.transport import Members
+
+    answers = [
+        Members(joined=frozenset({"@bot:x"}), invited=frozenset({"@anna:x"})),
+        Members(joined=frozenset({"@bot:x", "@anna:x"}), invited=frozenset()),
+    ]
+
+    async def room_members(room_id: str) -> Members:
+        return answers.pop(0)
+
+    async def direct_chat(user_id: str) -> tuple[str, str]:
+        return ("!dm:x", "created")
+
+    app = SimpleNamespace(
+        user_id="@bot:x",
+        shell=SimpleNamespace(room_members=room_members),
+        store=SimpleNamespace(direct_chat=direct_chat),
+    )
+    private = PrivateRooms(app)  # type: ignore[arg-type]
+    assert "@anna:x" in (await private.members("!dm:x")).invited  # cached before the join
+    assert await private.is_verified_dm("!dm:x", "@anna:x")
+    assert not await private.is_verified_dm("!other:x", "@anna:x")

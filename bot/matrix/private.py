@@ -108,6 +108,13 @@ class PrivateRooms:
         if await self._chat_of(user_id) != room_id:
             return False
         members = await self.members(room_id, fresh=fresh)
+        if not fresh and not self._only_us(members, user_id):
+            # The cache may predate the person's join; a "no" is re-asked, a "yes" never weakens
+            # anything (every delivery checks fresh members again before it sends).
+            members = await self.members(room_id, fresh=True)
+        return self._only_us(members, user_id)
+
+    def _only_us(self, members: Members, user_id: str) -> bool:
         return members.joined == {self.app.user_id, user_id} and not members.invited
 
     async def _chat_of(self, user_id: str) -> str | None:
