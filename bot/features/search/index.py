@@ -245,22 +245,32 @@ class SearchIndex:
         strong: dict[int, float] = {}
         for weight, found, share, part_count, node in scoring:
             hit = found & pool
-            for docid in hit:
-                credits[docid] = credits.get(docid, 0.0) + weight
+            get = credits.get
+            credits.update({docid: get(docid, 0.0) + weight for docid in hit})
             for docid in pool.intersection(share).difference(hit):
                 part_credit = weight * 0.5 * share[docid] / part_count
                 credits[docid] = credits.get(docid, 0.0) + part_credit
             for rank, postings in enumerate(self._strong):  # title words, compounds, topics
                 for docid in self._docs(node, postings) & pool:
                     strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
-        # (-coverage, -title/topic weight, docid): smallest first is best first
-        ranked = [(-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c]
-        good = [r for r in ranked if -r[0] >= PARTIAL_COVERAGE] if len(nodes) > 1 else []
+        # (-coverage, -title/topic weight, docid): smallest first is best first. Sort keys are
+        # made only for what can be shown: on a large catalogue most credited offerings are
+        # neither good partial matches nor among the few relatives.
+        good = []
+        if len(nodes) > 1:
+            good = [
+                (-c / total_weight, -strong.get(d, 0.0), d)
+                for d, c in credits.items()
+                if c and c / total_weight >= PARTIAL_COVERAGE
+            ]
         if good:
             page = heapq.nsmallest(offset + limit, good)[offset:]
             hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
             return replace(base, hits=hits, total=len(good), relaxed=True)
-        related = heapq.nsmallest(RELATED_LIMIT, ranked) if offset == 0 else []
+        related = []
+        if offset == 0:
+            ranked = ((-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c)
+            related = heapq.nsmallest(RELATED_LIMIT, ranked)
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
 
