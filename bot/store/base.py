@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
-from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category
+from bot.personal_data import LEGAL_BASIS_TASK, NOBODY, Category, Erase, Export
 
 if TYPE_CHECKING:
     from bot.personal_data import Expiry, Purge
@@ -55,19 +55,11 @@ def technical(**fields: Any) -> Category:
     return Category(legal_basis=LEGAL_BASIS_TASK, recipients=NOBODY, **fields)
 
 
-def user_linked(
-    store: type, key: str, *, name: str | None = None, kind: Any = Category, **fields: Any
-) -> Category:
-    """A category linked directly to people (named ``key`` unless ``name`` says otherwise):
-    ``!meine-daten`` shows it through ``store.personal_data_<key>``, ``!vergessen`` erases it
-    through ``store.forget_user_<key>``. ``kind=technical`` for data kept only to do the job."""
-    return kind(
-        name=name or key,
-        link="direct",
-        export=getattr(store, f"personal_data_{key}"),
-        erase=getattr(store, f"forget_user_{key}"),
-        **fields,
-    )
+def user_linked(export: Export, erase: Erase, *, kind: Any = Category, **fields: Any) -> Category:
+    """A category linked directly to people: ``!meine-daten`` shows it through ``export``,
+    ``!vergessen`` erases it through ``erase``. ``kind=technical`` for data kept only to do the
+    job."""
+    return kind(link="direct", export=export, erase=erase, **fields)
 
 
 def purge_before(

@@ -46,8 +46,8 @@ PENDING_INVITE_DAYS = 7  # an invite older than this is dropped: nobody waits a 
 
 PERSONAL_DATA = (
     user_linked(
-        InviteStore,
-        "invites",
+        InviteStore.personal_data_invites,
+        InviteStore.forget_user_invites,
         name="pending_invites",
         kind=technical,
         tables={"pending_invites": ("room_id", "inviter")},

@@ -133,8 +133,9 @@ async def _purge_lean_coffee(store: StoreBase, expiry: Expiry) -> int:
 
 PERSONAL_DATA = (
     user_linked(
-        LeanCoffeeStore,
-        "lean_coffee",
+        LeanCoffeeStore.personal_data_lean_coffee,
+        LeanCoffeeStore.forget_user_lean_coffee,
+        name="lean_coffee",
         tables={
             "lc_sessions": ("room_id", "state"),
             "lc_summaries": ("room_id", "summary", "source_event_id"),

@@ -182,8 +182,9 @@ async def _purge_polls(store: PollVoteStore, expiry: Expiry) -> int:
 
 PERSONAL_DATA = (
     user_linked(
-        PollVoteStore,
-        "polls",
+        PollVoteStore.personal_data_polls,
+        PollVoteStore.forget_user_polls,
+        name="polls",
         tables={
             "polls": (
                 "room_id",

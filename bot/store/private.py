@@ -129,8 +129,8 @@ PENDING_COMMAND_DAYS = 1
 
 PERSONAL_DATA = (
     user_linked(
-        PrivateStore,
-        "private",
+        PrivateStore.personal_data_private,
+        PrivateStore.forget_user_private,
         name="direct_chat",
         kind=technical,
         tables={

@@ -157,8 +157,9 @@ async def _purge_tandem(store: StoreBase, expiry: Expiry) -> int:
 
 PERSONAL_DATA = (
     user_linked(
-        TandemStore,
-        "tandem",
+        TandemStore.personal_data_tandem,
+        TandemStore.forget_user_tandem,
+        name="tandem",
         tables={
             "tandem_members": ("user_id", "topics", "paused_until"),
             "tandem_rounds": ("round_key",),

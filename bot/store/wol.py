@@ -134,8 +134,9 @@ async def _purge_wol(store: StoreBase, expiry: Expiry) -> int:
 
 PERSONAL_DATA = (
     user_linked(
-        WolStore,
-        "wol",
+        WolStore.personal_data_wol,
+        WolStore.forget_user_wol,
+        name="wol",
         tables={
             "wol_seekers": ("user_id", "department"),
             "wol_circles": ("room_id", "state", "source_event_id"),
