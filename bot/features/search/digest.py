@@ -6,7 +6,6 @@ rows older than the retention period are deleted on every run.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from bot.features.insights.periods import digest_due, iso_week
 from bot.features.insights.render import gaps_chart, render_digest
 from bot.features.insights.report import GapReport, load_report, new_gaps, rising_topics
 from bot.features.search.state import SearchState, catalogue_ids
+from bot.transport import txn_id
 
 if TYPE_CHECKING:
     from bot.app import Impulsbot
@@ -77,7 +77,7 @@ async def send_digest(app: Impulsbot, room: str, local: datetime, week: str) -> 
     t = app.texts
     message = render_digest(report, fresh, rising, quarter.never_found, t, week)
     content = app.message_content(message, notice=True)
-    await app.shell.send(room, "m.room.message", content, _txn("digest", week))
+    await app.shell.send(room, "m.room.message", content, txn_id("digest", week))
     if report.gaps:
         chart = gaps_chart(
             report.gaps,
@@ -85,10 +85,4 @@ async def send_digest(app: Impulsbot, room: str, local: datetime, week: str) -> 
             t("angebot.digest.chart_axis").plain,
         )
         name = f"luecken-{week}.png"
-        await app.send_file(room, chart, name, "image/png", _txn("digest-chart", week))
-
-
-def _txn(*parts: str) -> str:
-    # The shell's deterministic transaction ID scheme (bot.matrix.shell.txn_id), which features
-    # may not import: a retried digest of one week is the same event to the homeserver.
-    return "ib" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        await app.send_file(room, chart, name, "image/png", txn_id("digest-chart", week))
