@@ -25,12 +25,11 @@ from bot.feature import Feature, States
 from bot.matrix.private import PrivateRooms
 from bot.matrix.retry import InviteQueue
 from bot.matrix.shell import MatrixShell
-from bot.registry import Registry
 from bot.router import Router
 from bot.store import Store
 from bot.text.i18n import LANGUAGES, Message, Texts
 from bot.web import WebServer, start_web
-from bot.wiring import FEATURES
+from bot.wiring import FEATURES, registry
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class Impulsbot:
         self.store = Store(config.storage.database)
         self.shell = MatrixShell(config, self.store)
         self.features = features  # what this bot does (bot/wiring.py)
-        self.registry = Registry([c for feature in features for c in feature.commands])
+        self.registry = registry(features)
         self.started_at = time.monotonic()
         self.ready = asyncio.Event()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)

@@ -121,6 +121,6 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def registry() -> Registry:
-    """Every chat command of every feature, for the router and ``!hilfe``."""
-    return Registry([command for feature in FEATURES for command in feature.commands])
+def registry(features: tuple[Feature, ...] = FEATURES) -> Registry:
+    """Every chat command of these features, for the router and ``!hilfe``."""
+    return Registry([command for feature in features for command in feature.commands])
