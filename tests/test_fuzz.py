@@ -38,9 +38,9 @@ from bot.features.polls import errors, vote
 from bot.features.polls import parse as polls
 from bot.features.tandem import parse as tandem
 from bot.features.wol import parse as wol
-from bot.matrix.shell import Members
 from bot.text import parsing
 from bot.text.problems import ParseProblem
+from bot.transport import Members
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))

@@ -1,4 +1,4 @@
-"""Pure checks of the event size arithmetic (bot/outgoing.py) and bounded numbers (bot/bounds.py).
+"""Pure checks of the event size arithmetic (bot/matrix/outgoing.py) and bounded numbers (bot/text/bounds.py).
 
 The real-homeserver side (that Synapse accepts what we predict fits) is in
 tests/test_limits_integration.py.
@@ -11,7 +11,7 @@ import json
 import pytest
 import vodozemac
 
-from bot import privacy
+from bot import privacy, transport
 from bot.features.leancoffee import parse as leancoffee
 from bot.features.polls import errors, vote
 from bot.features.polls import parse as polls
@@ -126,8 +126,8 @@ def test_fallback_notice_keeps_reply_but_not_annotation() -> None:
 
 
 def test_shorten() -> None:
-    assert outgoing.shorten("abc") == "abc"
-    assert outgoing.shorten("a" * 500) == "a" * 199 + ELLIPSIS
+    assert transport.shorten("abc") == "abc"
+    assert transport.shorten("a" * 500) == "a" * 199 + ELLIPSIS
 
 
 # ---------------------------------------------------------------------------- bounded numbers

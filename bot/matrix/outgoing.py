@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.text.i18n import Message, escape
-from bot.transport import SHORT_ECHO, shorten
-
-__all__ = ["SHORT_ECHO", "shorten"]  # their home is bot.transport; imported from here before
 
 MAX_EVENT_BYTES = 65_536  # Synapse's MAX_PDU_SIZE: the whole signed event as canonical JSON
 # What the homeserver adds around our content: event type, room and sender IDs (each up to 255

@@ -21,28 +21,12 @@ from typing import Any
 from nio import AsyncClient
 
 from bot.config import Config
-from bot.matrix.rooms import MEGOLM, Rooms
+from bot.matrix.rooms import Rooms
 from bot.matrix.send import Sending
-from bot.matrix.session import CROSS_SIGNING_SEEDS, Session
-from bot.matrix.sync import SYNC_FILTER, SYNC_TIMEOUT_MS, GapNotFilled, Sync, crypto_housekeeping
+from bot.matrix.session import Session
+from bot.matrix.sync import Sync
 from bot.matrix.trust import CrossSignedCache, PendingDecryption, Trust
 from bot.store import Store
-from bot.transport import HomeserverUnavailable, Members, SendFailed, TooLarge, txn_id
-
-__all__ = [  # the names other modules import from here (some only for older imports)
-    "CROSS_SIGNING_SEEDS",
-    "MEGOLM",
-    "SYNC_FILTER",
-    "SYNC_TIMEOUT_MS",
-    "GapNotFilled",
-    "HomeserverUnavailable",
-    "MatrixShell",
-    "Members",
-    "SendFailed",
-    "TooLarge",
-    "crypto_housekeeping",
-    "txn_id",
-]
 
 
 @dataclass
