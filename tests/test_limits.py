@@ -1,4 +1,4 @@
-"""Pure checks of the event size arithmetic (bot/matrix/outgoing.py) and bounded numbers (bot/text/bounds.py).
+"""Pure checks of the event size arithmetic (matrix/outgoing.py) and bounded numbers (text/).
 
 The real-homeserver side (that Synapse accepts what we predict fits) is in
 tests/test_limits_integration.py.
