@@ -8,9 +8,11 @@
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
    The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
    that occurs more often in provider names than in titles, topics and descriptions.
-4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
-   units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
-   as partial matches; otherwise nothing fits: the result says so and carries at most
+4. If no offering matches every unit, each candidate's *coverage* is the weighted share of the
+   units it matches: a unit weighs its idf in the catalogue times its specificity in everyday
+   German (``rarity``), and counts less when the offering has it only in the description.
+   Offerings covering enough of the query (:data:`PARTIAL_COVERAGE`) are listed as partial
+   matches; otherwise nothing fits: the result says so and carries at most
    :data:`RELATED_LIMIT` offerings to be shown as "entfernt verwandt".
 """
 
@@ -48,13 +50,15 @@ from bot.features.search.query import (
     to_fts,
     unit_for,
 )
+from bot.features.search.rarity import specificity, warm_up
 from bot.features.search.typos import Speller, same_case
 from bot.features.search.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 from bot.text.german import fold, stem
 
-PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
+PARTIAL_COVERAGE = 0.4  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
+_PROSE_CREDIT = 0.7  # coverage credit of a word found only outside the title and topics
 _FEW = 3  # below this many full matches, offerings matching most of the query follow them
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _PROSE = ("titel", "anbieter", "beschreibung")
@@ -118,6 +122,7 @@ class SearchIndex:
             if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
         )
         self._speller.finish()
+        warm_up()
 
     @classmethod
     def build(
@@ -209,10 +214,7 @@ class SearchIndex:
         size = len(self._entries)
         scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
         for unit, node in zip(units, nodes, strict=True):
-            # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
-            # as nouns: they say less about the topic than the nouns beside them.
-            weight = math.log(1 + size / (1 + self._estimate(node)))
-            weight *= 1.0 if _is_noun(unit) else 0.5
+            weight = self._weight(unit, node)
             found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
             share: Counter[int] = Counter()
@@ -245,8 +247,12 @@ class SearchIndex:
         strong: dict[int, float] = {}
         for weight, found, share, part_count, node in scoring:
             hit = found & pool
+            # A word only the description shares is weaker evidence than one in the title or
+            # topics ("Beschaffung" mentioned in passing is no offering about procurement).
+            titled = set().union(*(self._docs(node, postings) for postings in self._strong))
+            prose = weight * _PROSE_CREDIT
             get = credits.get
-            credits.update({docid: get(docid, 0.0) + weight for docid in hit})
+            credits.update({d: get(d, 0.0) + (weight if d in titled else prose) for d in hit})
             for docid in pool.intersection(share).difference(hit):
                 part_credit = weight * 0.5 * share[docid] / part_count
                 credits[docid] = credits.get(docid, 0.0) + part_credit
@@ -273,6 +279,14 @@ class SearchIndex:
             related = heapq.nsmallest(RELATED_LIMIT, ranked)
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
+
+    def _weight(self, unit: Unit, node: Node) -> float:
+        """Rare words weigh most: idf in the catalogue times specificity in everyday German
+        (``rarity``). Verbs and adjectives ("messen", "neue") count half as much as nouns: they
+        say less about the topic than the nouns beside them."""
+        weight = math.log(1 + len(self._entries) / (1 + self._estimate(node)))
+        weight *= min(specificity(t.surface) for t in unit.tokens)
+        return weight if _is_noun(unit) else weight * 0.5
 
     def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
         """Entries containing ``node``'s terms (close together or not)."""
