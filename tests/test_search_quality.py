@@ -110,3 +110,21 @@ def test_typos_find_results_at_once(index: SearchIndex) -> None:
     assert result.suggestion == "Sozialraumanalyse" and result.hits
     assert index.search("Workschop").suggestion in {"Workshop", "Workshops"}
     assert index.search("Kollegiale Beratun").suggestion == "Kollegiale Beratung"
+    # The catalogue has "Feedback" only inside "Feedbackschleifen": compound parts are
+    # corrected to as well.
+    result = index.search("Feedbak")
+    assert result.suggestion == "Feedback" and result.hits
+
+
+def test_everyday_words_do_not_sink_a_query(index: SearchIndex) -> None:
+    # "neu" and "wissen" are everyday German: the query is about the council, and the
+    # council offerings are a match, not "entfernt verwandt".
+    found = listed(index, "neu im Stadtrat was muss ich wissen")[:3]
+    council = {"blpb-kommunalpolitik-brandenburg", "bpb-lexikon-kommunalpolitik"}
+    assert council <= set(found), found
+
+
+def test_a_word_only_a_description_mentions_is_no_fit(index: SearchIndex) -> None:
+    # "Streusalz" is nowhere; one description mentions "Beschaffung" in passing.
+    result = index.search("Streusalz Beschaffung")
+    assert result.nothing_fits and len(result.hits) <= 3
