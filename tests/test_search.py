@@ -589,3 +589,23 @@ def test_english_rendering_uses_english_labels(index: SearchIndex) -> None:
     assert audience_label("fuehrungskraefte", Texts("de")) == "Führungskräfte"
     assert audience_label("Eigene Zielgruppe", Texts("de")) == "Eigene Zielgruppe"
     assert audience_label("ortsbeirat", Texts("de")) == "Ortsbeirat"
+
+
+def test_keywords_find_an_offering_like_its_topics_and_stay_unshown() -> None:
+    entry = offering(
+        "ausbildung",
+        "Nachwuchs für die Verwaltung",
+        themen=("Personal",),
+        stichworte=("Azubis", "DSGVO"),
+    )
+    other = offering("anderes", "Personalentwicklung", themen=("Personal",))
+    index = SearchIndex.build(Catalogue((entry, other)))
+    try:
+        result = index.search("Azubis gewinnen")
+        assert [h.entry.id for h in result.hits][:1] == ["ausbildung"]
+        assert not result.nothing_fits
+        assert [h.entry.id for h in index.search("dsgvo").hits] == ["ausbildung"]
+        shown = render_results(result, Texts("de")).html
+        assert "Azubis" not in shown.replace("Azubis gewinnen", "")
+    finally:
+        index.close()

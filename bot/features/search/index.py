@@ -352,7 +352,7 @@ def _is_noun(unit: Unit) -> bool:
 def _field_texts(entry: Offering) -> dict[str, str]:
     return {
         "titel": entry.titel,
-        "themen": " ; ".join(v.replace("-", " ") for v in entry.themen),
+        "themen": " ; ".join(v.replace("-", " ") for v in (*entry.themen, *entry.stichworte)),
         "zielgruppen": " ; ".join(v.replace("-", " ") for v in entry.zielgruppen),
         "merkmale": indexed_features(entry.typ, entry.format, entry.is_free),
         "anbieter": entry.anbieter,
