@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.features.search.morphology import family, is_known, lemma, parts
+from bot.features.search.morphology import family, is_known, lemma, noun_reading, parts, raw_lemma
 from bot.text.german import fold, is_meaningful, stem, tokenize
 
 
@@ -130,3 +130,22 @@ def test_plain_and_unknown_words_are_not_split(word: str) -> None:
 def test_lexicon_ships_with_the_package() -> None:
     assert is_known("Beteiligung") and is_known("Foerderung")
     assert not is_known("Sozialraumanalise")
+
+
+def test_a_noun_typed_in_lower_case_is_read_as_the_noun() -> None:
+    # "wandel" is also a form of "wandeln"; as a search word it is the noun Wandel. A verb
+    # typed as its dictionary form stays a verb: "messen" never becomes "Messe".
+    assert noun_reading("wandel") == "Wandel"
+    assert noun_reading("messen") is None
+    assert noun_reading("planen") is None
+    assert noun_reading("Wandel") is None
+
+
+def test_compounds_typed_without_umlauts_are_split() -> None:
+    assert parts("fuehrungskraefteentwicklung") == parts("Führungskräfteentwicklung")
+    assert parts("Führungskräfteentwicklung") == ("fuehrung", "kraft", "entwicklung")
+
+
+def test_adjectives_in_isch_are_no_compounds() -> None:
+    assert raw_lemma("demografischer") == "demografisch"
+    assert parts("demografischer") == ()

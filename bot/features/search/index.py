@@ -46,6 +46,7 @@ from bot.features.search.query import (
     Unit,
     all_of,
     analyse_field,
+    as_meant,
     query_units,
     to_fts,
     unit_for,
@@ -346,7 +347,7 @@ def _and(nodes: list[Node]) -> Node:
 
 
 def _is_noun(unit: Unit) -> bool:
-    return any(raw_lemma(t.surface)[:1].isupper() for t in unit.tokens)
+    return any(raw_lemma(as_meant(t).surface)[:1].isupper() for t in unit.tokens)
 
 
 def _field_texts(entry: Offering) -> dict[str, str]:

@@ -17,6 +17,7 @@ so index and query meet whatever keyboard the user has.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -36,6 +37,7 @@ _SUFFIXES = frozenset({"schaft", "chen", "isch", "lich", "heit", "keit", "ling",
 _UNFOLD = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"))
 _MIN_INNER = 10  # a part is split again only when long: "Jugendhilfe" is, "Netzwerk" is not
 _Split = tuple[float, int, tuple[str, ...]]  # (cost, tie-break, parts)
+_ISCH = re.compile(r"([^\W\d_]{4,}isch)(?:e|en|er|es|em)?")
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +76,28 @@ def _known_spelling(word: str) -> str | None:
     return None
 
 
+def _unfolded(word: str) -> str:
+    restored = word.lower()
+    for pair, umlaut in _UNFOLD:
+        restored = restored.replace(pair, umlaut)
+    return restored
+
+
+def noun_reading(word: str) -> str | None:
+    """The capitalised spelling of a word typed in lower case, when that is what the user meant:
+    "wandel" is no form of "wandeln" but the noun Wandel. Only when the lower-case word is not a
+    dictionary form itself, so "messen" stays a verb and never becomes "Messe"."""
+    if not word.islower() or not word.isalpha():
+        return None
+    capital = word[:1].upper() + word[1:]
+    lemma_as_typed = raw_lemma(word)
+    if lemma_as_typed.lower() == word or not is_known(word):
+        return None
+    if is_known(capital) and raw_lemma(capital) == _known_spelling(capital):
+        return capital
+    return None
+
+
 @lru_cache(maxsize=262_144)
 def raw_lemma(word: str) -> str:
     """Lemma of one word (no hyphen) with its umlauts; the word itself when unknown."""
@@ -86,6 +110,11 @@ def raw_lemma(word: str) -> str:
     # Loan-word plurals the lexicon lacks: "Barcamps" → "Barcamp" when the singular is known.
     if len(word) > 4 and word[-1] == "s" and _known_spelling(word[:-1]) is not None:
         return raw_lemma(word[:-1])
+    # Adjectives in -isch the lexicon lacks: "demografischer" → "demografisch" (and no split:
+    # "Demo-grafie-scheren" is what a splitter makes of it).
+    adjective = _ISCH.fullmatch(word)
+    if adjective is not None:
+        return adjective.group(1)
     # Inflected compounds the lexicon lacks: "Onlinezugangsgesetzes" → "Onlinezugangsgesetz",
     # when the shorter form is a compound with the same last part.
     noun = word[:1].isupper()
@@ -145,7 +174,12 @@ def _leaf_lemmas(word: str) -> tuple[str, ...]:
     base = raw_lemma(word)
     if base.endswith("ion") and _known_spelling(word) is not None:
         return ()  # loan words: "Moderation" is no "Mode" + "Ration"
+    if _ISCH.fullmatch(base):
+        return ()
     top = _split(base.lower(), base[:1].isupper())
+    if not top and base == word and _unfolded(word) != word:
+        # Typed without umlauts: "fuehrungskraefteentwicklung" splits as Führungskräfte…
+        top = _split(_unfolded(word).lower(), True)
     return tuple(leaf for part in top for leaf in _leaves(part))
 
 

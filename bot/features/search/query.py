@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.features.search.morphology import family, lemma, part_families, parts
-from bot.text.german import QUERY_FILLERS, Token, fold, is_meaningful, tokenize
+from bot.features.search.morphology import family, lemma, noun_reading, part_families, parts
+from bot.text.german import QUERY_FILLERS, Token, fold, is_meaningful, token, tokenize
 
 MAX_QUERY_WORDS = 12
 NEAR_DISTANCE = 4  # tokens between compound parts ("Beteiligung von Senioren", family tokens)
@@ -248,7 +248,7 @@ def query_units(free_text: str, synonyms: Synonyms) -> list[Unit]:
     tokens = [t for t in tokenize(free_text) if is_meaningful(t.folded)]
     content = [t for t in tokens if t.folded not in QUERY_FILLERS]
     tokens = (content or tokens)[:MAX_QUERY_WORDS]
-    words = [analyse_word(t) for t in tokens]
+    words = [analyse_word(as_meant(t)) for t in tokens]
     kept = [(t, w) for t, w in zip(tokens, words, strict=True) if w.lemmas]
     tokens, words = [t for t, _ in kept], [w for _, w in kept]
     flat = [w.lemmas[-1] if w.lemmas else t.folded for w, t in zip(words, tokens, strict=True)]
@@ -268,6 +268,13 @@ def query_units(free_text: str, synonyms: Synonyms) -> list[Unit]:
             units.append(Unit((tokens[index],), word.lemmas, word.derived, word.families, group))
         index += span
     return units
+
+
+def as_meant(typed: Token) -> Token:
+    """A query word as the user meant it: many type nouns in lower case ("wandel")."""
+    noun = noun_reading(typed.surface)
+    found = token(noun) if noun is not None else None
+    return found or typed
 
 
 def unit_for(word: str, synonyms: Synonyms) -> Unit:
