@@ -114,6 +114,10 @@ def test_typos_find_results_at_once(index: SearchIndex) -> None:
     # corrected to as well.
     result = index.search("Feedbak")
     assert result.suggestion == "Feedback" and result.hits
+    # Only synonyme.yaml spells "Sozialmonitoring"; its group finds offerings, so it is
+    # vocabulary to correct to.
+    result = index.search("sozialmonitorng")
+    assert result.suggestion == "sozialmonitoring" and result.hits
 
 
 def test_everyday_words_do_not_sink_a_query(index: SearchIndex) -> None:

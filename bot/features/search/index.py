@@ -47,6 +47,7 @@ from bot.features.search.query import (
     all_of,
     analyse_field,
     as_meant,
+    group_token,
     query_units,
     to_fts,
     unit_for,
@@ -122,6 +123,12 @@ class SearchIndex:
             for t, n in self._df.items()
             if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
         )
+        # A synonym that finds something is catalogue vocabulary too: "sozialmonitorng" is
+        # corrected to "sozialmonitoring", which only synonyme.yaml spells out.
+        for number, group in enumerate(synonyms):
+            found = self._df[group_token(number)]
+            if found:
+                self._speller.learn_word((w for w in group if " " not in w), found)
         self._speller.finish()
         warm_up()
 

@@ -34,6 +34,14 @@ class Speller:
                     seen.add(folded)
         self.word_df.update(seen)
 
+    def learn_word(self, spellings: Iterable[str], offerings: int) -> None:
+        """Add words the catalogue's prose lacks but a search finds in ``offerings`` entries."""
+        for spelled in spellings:
+            for piece, folded in _prose_pieces(spelled):
+                if folded not in self.spellings:
+                    self.spellings[folded] = Counter({piece: 1})
+                    self.word_df[folded] = offerings
+
     def finish(self) -> None:
         """After the last offering: dictionary forms, too ("Onlinezugangsgesezt" is close to
         "Onlinezugangsgesetz" only, not to the catalogue's "Onlinezugangsgesetzes")."""
