@@ -293,7 +293,7 @@ class SearchIndex:
         (``rarity``). Verbs and adjectives ("messen", "neue") count half as much as nouns: they
         say less about the topic than the nouns beside them."""
         weight = math.log(1 + len(self._entries) / (1 + self._estimate(node)))
-        weight *= min(specificity(t.surface) for t in unit.tokens)
+        weight *= specificity(" ".join(t.surface for t in unit.tokens))  # a phrase as a whole
         return weight if _is_noun(unit) else weight * 0.5
 
     def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:

@@ -23,7 +23,8 @@ _FLOOR = 0.15  # even the most everyday word keeps some weight: the only word of
 
 @lru_cache(maxsize=65_536)
 def specificity(word: str) -> float:
-    """0.15 (everyday word) … 1.0 (rare or unknown word), from the word as typed."""
+    """0.15 (everyday word) … 1.0 (rare or unknown word), from the word or phrase as typed (a
+    phrase is rarer than its words: "Design Thinking" is no everyday "Design")."""
     zipf = zipf_frequency(word.lower(), "de")
     return min(1.0, max(_FLOOR, (_COMMON - zipf) / _SPAN))
 
