@@ -38,7 +38,7 @@ from bot.features.search import SearchIndex, SearchResult
 
 REPO = Path(__file__).resolve().parent.parent
 HELDOUT = REPO / "tests" / "search_heldout.yaml"
-TUNING = tuple(REPO / "tests" / f"search_tuning{n}.yaml" for n in ("", "_2", "_3"))
+TUNING = tuple(REPO / "tests" / f"search_tuning{n}.yaml" for n in ("", "_2", "_3", "_4", "_5"))
 CONTENT = REPO / "content"
 DEPTH = 5
 LATENCY_ENTRIES = 10_000

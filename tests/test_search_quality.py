@@ -1,11 +1,12 @@
 """Search quality on the shipped catalogue (content/): the query table of issue 15, and floors
-on the tuning sets (scored like bench/bench_relevance.py does).
+on the tuning sets and the held-out set (scored like bench/bench_relevance.py does).
 
-tests/search_tuning_2.yaml was round 2's held-out set; its per-role figures were read, so it is
-tuning data now. tests/search_heldout.yaml (210 queries, written blind) was measured after the
-engine work of round 3 had ended: the round-3 engine rules scored lower on it than the engine
-before them (hit@3 0.774 against 0.827), so they were not kept. That one accept/reject decision is
-the only use made of it; never tune on it.
+Tuning sets, whose misses the search team reads: search_tuning.yaml (69, round 1),
+search_tuning_2.yaml (round 2's held-out set), search_tuning_3.yaml and search_tuning_5.yaml
+(held-out sets of rounds 3 and 4, each measured once and read afterwards) and
+search_tuning_4.yaml (written blind in round 4 as tuning data). search_heldout.yaml was written
+blind in round 4 and measured once, after the engine and catalogue work had ended; its misses are
+never printed here, so a failing floor does not turn it into tuning data.
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ CONTENT = Path(__file__).resolve().parent.parent / "content"
 # Measured per tuning file (bench/bench_relevance.py); floors a little below, so a regression
 # fails.
 FLOORS = {
-    # measured 2026-12-02: 0.834 / 0.935 / 0.964 / 1.000
-    "search_tuning.yaml": {"ndcg5": 0.81, "mrr": 0.91, "hit3": 0.94, "nofit_precision": 0.97},
-    # measured 2026-12-02: 0.714 / 0.816 / 0.846 / 0.935
-    "search_tuning_2.yaml": {"ndcg5": 0.69, "mrr": 0.79, "hit3": 0.82, "nofit_precision": 0.9},
-    # held out, measured 2026-12-02: 0.711 / 0.801 / 0.827 / 0.976
-    "search_heldout.yaml": {"ndcg5": 0.69, "mrr": 0.78, "hit3": 0.8, "nofit_precision": 0.95},
+    # measured 2026-12-02 (round 4): nDCG@5 / MRR / hit@3 / nothing-fits precision
+    # 0.928 / 0.982 / 1.000 / 0.846
+    "search_tuning.yaml": {"ndcg5": 0.9, "mrr": 0.95, "hit3": 0.97, "nofit_precision": 0.8},
+    # 0.814 / 0.889 / 0.908 / 1.000
+    "search_tuning_2.yaml": {"ndcg5": 0.79, "mrr": 0.86, "hit3": 0.88, "nofit_precision": 0.95},
+    # 0.834 / 0.905 / 0.929 / 0.976
+    "search_tuning_3.yaml": {"ndcg5": 0.81, "mrr": 0.88, "hit3": 0.9, "nofit_precision": 0.95},
+    # 0.794 / 0.887 / 0.940 / 0.831
+    "search_tuning_4.yaml": {"ndcg5": 0.77, "mrr": 0.86, "hit3": 0.91, "nofit_precision": 0.8},
+    # 0.738 / 0.867 / 0.924 / 0.825
+    "search_tuning_5.yaml": {"ndcg5": 0.71, "mrr": 0.84, "hit3": 0.89, "nofit_precision": 0.8},
+    # held out: HELDOUT_FLOORS
 }
 
 
@@ -46,9 +53,10 @@ def listed(index: SearchIndex, query: str) -> list[str]:
 @pytest.mark.parametrize("path", [*TUNING, HELDOUT], ids=lambda p: p.name)
 def test_quality_floors(index: SearchIndex, path: Path) -> None:
     figures, misses = evaluate(index, load_cases(path))
-    print("\n".join(misses))
+    shown = [] if path == HELDOUT else misses
+    print("\n".join(shown))
     for metric, floor in FLOORS[path.name].items():
-        assert figures["all"][metric] >= floor, (metric, figures["all"], misses)
+        assert figures["all"][metric] >= floor, (metric, figures["all"], shown)
 
 
 def test_one_common_word_gives_no_63_hits(index: SearchIndex) -> None:
