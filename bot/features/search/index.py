@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -24,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.features.catalogue.model import Catalogue, Offering
+from bot.features.search.coverage import Scored, best, credit_groups, share_groups, strong_groups
 from bot.features.search.filters import Filters
 from bot.features.search.model import (
     DEFAULT_LIMIT,
@@ -207,7 +207,7 @@ class SearchIndex:
         Stadtteil, Arbeit), provided it has the first part. Ties go to the offering matching more
         in its title and topics."""
         size = len(self._entries)
-        scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
+        scoring: list[Scored] = []
         for unit, node in zip(units, nodes, strict=True):
             # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
             # as nouns: they say less about the topic than the nouns beside them.
@@ -215,62 +215,44 @@ class SearchIndex:
             weight *= 1.0 if _is_noun(unit) else 0.5
             found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
-            share: Counter[int] = Counter()
             # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
             # offering lacking it shares only the generic rest, which is no partial match.
             part_docs = [self._docs(part, self._postings) - found for part in parts]
-            for docs in part_docs:
-                share.update(docs & part_docs[0])
-            scoring.append((weight, found, share, len(parts), node))
-        total_weight = sum(s[0] for s in scoring)
+            scoring.append(Scored(weight, found, share_groups(part_docs), len(parts), node))
+        total_weight = sum(s.weight for s in scoring)
+        heaviest = sorted(scoring, key=lambda s: -s.weight)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
         # does, the relatives come from the heaviest unit anything matches.
         pool: set[int] = set()
         rest = total_weight
-        for weight, found, share, _, _ in sorted(scoring, key=lambda s: -s[0]):
+        for scored in heaviest:
             if rest < PARTIAL_COVERAGE * total_weight:
                 break
-            pool |= found
-            pool.update(share)
-            rest -= weight
+            pool |= scored.reach()
+            rest -= scored.weight
         if not pool:
-            matched = [s for s in sorted(scoring, key=lambda s: -s[0]) if s[1] or s[2]]
+            matched = [s for s in heaviest if s.matched]
             if matched:
-                _, found, share, _, _ = matched[0]
-                most = max(share.values(), default=0)
-                pool = found or {d for d, n in share.items() if n == most}
+                pool = set(matched[0].found or matched[0].shares[-1][1])
         if not row_filter.is_empty:
             pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
-        credits: dict[int, float] = {}
-        strong: dict[int, float] = {}
-        for weight, found, share, part_count, node in scoring:
-            hit = found & pool
-            get = credits.get
-            credits.update({docid: get(docid, 0.0) + weight for docid in hit})
-            for docid in pool.intersection(share).difference(hit):
-                part_credit = weight * 0.5 * share[docid] / part_count
-                credits[docid] = credits.get(docid, 0.0) + part_credit
-            for rank, postings in enumerate(self._strong):  # title words, compounds, topics
-                for docid in self._docs(node, postings) & pool:
-                    strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
-        # (-coverage, -title/topic weight, docid): smallest first is best first. Sort keys are
-        # made only for what can be shown: on a large catalogue most credited offerings are
-        # neither good partial matches nor among the few relatives.
-        good = []
+        credits = credit_groups(scoring, pool)
+
+        ranks: list[tuple[float, list[set[int]]]] = []  # title words, compounds, topics
+
+        def strong(members: set[int]) -> dict[float, set[int]]:
+            if not ranks:  # only once some entry is credited
+                for s in scoring:
+                    ranks.append((s.weight, [self._docs(s.node, p) for p in self._strong]))
+            return strong_groups(members, ranks)
+
+        # (-coverage, -title/topic weight, docid): smallest first is best first.
         if len(nodes) > 1:
-            good = [
-                (-c / total_weight, -strong.get(d, 0.0), d)
-                for d, c in credits.items()
-                if c and c / total_weight >= PARTIAL_COVERAGE
-            ]
-        if good:
-            page = heapq.nsmallest(offset + limit, good)[offset:]
-            hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
-            return replace(base, hits=hits, total=len(good), relaxed=True)
-        related = []
-        if offset == 0:
-            ranked = ((-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c)
-            related = heapq.nsmallest(RELATED_LIMIT, ranked)
+            page, good = best(credits, total_weight, offset + limit, strong, PARTIAL_COVERAGE)
+            if good:
+                hits = tuple(Hit(self._entries[d], -share) for share, _, d in page[offset:])
+                return replace(base, hits=hits, total=good, relaxed=True)
+        related = best(credits, total_weight, RELATED_LIMIT, strong)[0] if offset == 0 else []
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
 
