@@ -16,8 +16,9 @@ from typing import TypeVar
 
 from bot.features.search.query import Node
 
-Groups = dict[float, set[int]]  # value (credit, title/topic weight) → docids having it
-_Key = TypeVar("_Key", int, float)
+Docs = set[int] | frozenset[int]
+Groups = dict[float, Docs]  # value (credit, title/topic weight) → docids having it
+_Key = TypeVar("_Key", int, float, tuple[float, float])
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,10 @@ class Scored:
     """One query unit as partial matching sees it."""
 
     weight: float
-    found: set[int]  # entries matching the unit
+    found: frozenset[int]  # entries matching the unit
     # Entries lacking the unit but having its first compound part, by how many of its parts
     # they have (first part included), fewest first.
-    shares: tuple[tuple[int, set[int]], ...]
+    shares: tuple[tuple[int, Docs], ...]
     part_count: int
     node: Node
 
@@ -36,18 +37,18 @@ class Scored:
     def matched(self) -> bool:
         return bool(self.found or self.shares)
 
-    def reach(self) -> set[int]:
+    def reach(self) -> Docs:
         """Entries this unit gives any credit."""
         return self.found.union(*(docs for _, docs in self.shares))
 
 
-def share_groups(part_docs: Sequence[set[int]]) -> tuple[tuple[int, set[int]], ...]:
+def share_groups(part_docs: Sequence[Docs]) -> tuple[tuple[int, Docs], ...]:
     """Entries having the first part (``part_docs[0]``), grouped by how many parts they have."""
     if not part_docs or not part_docs[0]:
         return ()
-    counts: dict[int, set[int]] = {1: part_docs[0]}
+    counts: dict[int, Docs] = {1: part_docs[0]}
     for docs in part_docs[1:]:
-        grown: dict[int, set[int]] = {}
+        grown: dict[int, Docs] = {}
         for count, members in counts.items():
             _merge(grown, count + 1, members & docs)
             _merge(grown, count, members - docs)
@@ -55,10 +56,10 @@ def share_groups(part_docs: Sequence[set[int]]) -> tuple[tuple[int, set[int]], .
     return tuple(sorted(counts.items()))
 
 
-def credit_groups(scoring: Iterable[Scored], pool: set[int]) -> Groups:
+def credit_groups(scoring: Iterable[Scored], pool: Docs) -> Groups:
     """Credit of every entry in ``pool``: a unit's weight where it matches, else the share of the
     compound's parts it has (half the weight, times parts had / parts); 0.0 for none."""
-    groups: Groups = {0.0: set(pool)}
+    groups: Groups = {0.0: pool}
     for unit in scoring:
         split: Groups = {}
         for credit, members in groups.items():
@@ -76,7 +77,7 @@ def credit_groups(scoring: Iterable[Scored], pool: set[int]) -> Groups:
     return groups
 
 
-def strong_groups(members: set[int], strong: Sequence[tuple[float, Sequence[set[int]]]]) -> Groups:
+def strong_groups(members: Docs, strong: Sequence[tuple[float, Sequence[Docs]]]) -> Groups:
     """Title/topic weight of ``members``: per unit (weight, its entries per strong rank), each
     rank adding weight / (rank + 1)."""
     groups: Groups = {0.0: members}
@@ -97,7 +98,7 @@ def best(
     credits: Groups,
     total_weight: float,
     count: int,
-    strong: Callable[[set[int]], Groups],
+    strong: Callable[[Docs], Groups],
     bar: float | None = None,
 ) -> tuple[list[tuple[float, float, int]], int]:
     """The ``count`` smallest (-coverage, -title/topic weight, docid) over the credited entries
@@ -110,14 +111,14 @@ def best(
             continue
         _merge(levels, -credit / total_weight, members)
         total += len(members)
-    keyed: dict[tuple[float, float], set[int]] = {}
+    keyed: dict[tuple[float, float], Docs] = {}
     taken = 0
     for level in sorted(levels):
         if taken >= count:
             break
         taken += len(levels[level])
         for value, members in strong(levels[level]).items():
-            keyed.setdefault((level, -value), set()).update(members)
+            _merge(keyed, (level, -value), members)
     page: list[tuple[float, float, int]] = []
     for key in sorted(keyed):
         page.extend((*key, docid) for docid in sorted(keyed[key])[: count - len(page)])
@@ -126,7 +127,7 @@ def best(
     return page, total
 
 
-def _merge(groups: dict[_Key, set[int]], key: _Key, members: set[int]) -> None:
+def _merge(groups: dict[_Key, Docs], key: _Key, members: Docs) -> None:
     # never in place: member sets are shared between groups and callers
     if not members:
         return

@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.features.catalogue.model import Catalogue, Offering
-from bot.features.search.coverage import Scored, best, credit_groups, share_groups, strong_groups
+from bot.features.search.coverage import (
+    Docs,
+    Groups,
+    Scored,
+    best,
+    credit_groups,
+    share_groups,
+    strong_groups,
+)
 from bot.features.search.filters import Filters
 from bot.features.search.model import (
     DEFAULT_LIMIT,
@@ -62,6 +70,7 @@ _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 # Fields that rank partial matches of equal coverage: the title as written, then title compounds
 # and topics, then topic compounds.
 _STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
+_NONE: frozenset[int] = frozenset()
 
 
 class SearchIndex:
@@ -78,8 +87,8 @@ class SearchIndex:
         self._df: Counter[str] = Counter()  # index token → entries containing it
         # token → docids, over all columns and over title and topics only: partial matches are
         # scored from these without another full-text query per word
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._strong: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in _STRONG)
+        all_postings: dict[str, list[int]] = defaultdict(list)
+        strong_postings = tuple(defaultdict(list) for _ in _STRONG)
         short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
         rows = []
         for docid, entry in enumerate(self._entries):
@@ -95,8 +104,8 @@ class SearchIndex:
             tokens = {t for text in columns.values() for t in text.split()}
             self._df.update(tokens)
             for token in tokens:
-                self._postings[token].append(docid)
-            for names, postings in zip(_STRONG, self._strong, strict=True):
+                all_postings[token].append(docid)
+            for names, postings in zip(_STRONG, strong_postings, strict=True):
                 for token in {t for name in names for t in columns[name].split()}:
                     postings[token].append(docid)
             self._speller.learn(fields[name] for name in _PROSE)
@@ -107,6 +116,9 @@ class SearchIndex:
             rows.append(IndexedOffering(docid, columns, entry.typ, entry.format, entry.is_free))
             rows[-1].facets.update(facets)
         self._store.add(rows)
+        # Frozen once here: a query then intersects and unites them without copying a list.
+        self._postings = _frozen(all_postings)
+        self._strong = tuple(_frozen(postings) for postings in strong_postings)
         self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
         for word in self._synonyms.words():
             for term, kin in zip(word.derived, word.families, strict=True):
@@ -238,9 +250,9 @@ class SearchIndex:
             pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
         credits = credit_groups(scoring, pool)
 
-        ranks: list[tuple[float, list[set[int]]]] = []  # title words, compounds, topics
+        ranks: list[tuple[float, list[frozenset[int]]]] = []  # title words, compounds, topics
 
-        def strong(members: set[int]) -> dict[float, set[int]]:
+        def strong(members: Docs) -> Groups:
             if not ranks:  # only once some entry is credited
                 for s in scoring:
                     ranks.append((s.weight, [self._docs(s.node, p) for p in self._strong]))
@@ -256,15 +268,15 @@ class SearchIndex:
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
 
-    def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
+    def _docs(self, node: Node, postings: dict[str, frozenset[int]]) -> frozenset[int]:
         """Entries containing ``node``'s terms (close together or not)."""
         if isinstance(node, Terms):
-            found = set(postings.get(node.tokens[0], ()))
+            found = postings.get(node.tokens[0], _NONE)
             for token in node.tokens[1:]:
-                found.intersection_update(postings.get(token, ()))
+                found = found & postings.get(token, _NONE)
             return found
         sets = [self._docs(c, postings) for c in node.children]
-        return set.intersection(*sets) if isinstance(node, All) else set().union(*sets)
+        return frozenset.intersection(*sets) if isinstance(node, All) else _NONE.union(*sets)
 
     @staticmethod
     def _part_nodes(unit: Unit) -> list[Node]:
@@ -305,6 +317,10 @@ class SearchIndex:
 
     def _any(self, unit: Unit) -> Node:
         return unit.node(True, self._relatives)
+
+
+def _frozen(postings: dict[str, list[int]]) -> dict[str, frozenset[int]]:
+    return {token: frozenset(docids) for token, docids in postings.items()}
 
 
 def _and(nodes: list[Node]) -> Node:
