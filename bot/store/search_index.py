@@ -132,10 +132,16 @@ class SearchIndexStore:
         self._db.execute("INSERT INTO offering_fts (offering_fts) VALUES ('optimize')")
 
     def search(
-        self, expression: str, row_filter: RowFilter, offset: int, limit: int
+        self,
+        expression: str,
+        row_filter: RowFilter,
+        offset: int,
+        limit: int,
+        total: int | None = None,
     ) -> tuple[list[tuple[int, float]], int]:
         """Matching (docid, score) best first — score is positive, higher is better; equal scores
-        in docid order — and the total number of matches."""
+        in docid order — and the total number of matches. A caller that knows ``total`` already
+        saves the counting pass over the full-text index."""
         if row_filter.is_empty:
             base, params = "FROM offering_fts WHERE offering_fts MATCH ?", [expression]
         else:
@@ -147,7 +153,8 @@ class SearchIndexStore:
                 f"(SELECT m.docid FROM offering_meta AS m WHERE 1{where})"
             )
             params = [expression, *filter_params]
-        total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+        if total is None:
+            total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
         if total == 0 or offset >= total:
             return [], total
         rows = self._db.execute(

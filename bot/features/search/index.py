@@ -71,6 +71,7 @@ _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 # and topics, then topic compounds.
 _STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
 _NONE: frozenset[int] = frozenset()
+_PLAIN = re.compile(r"[a-z0-9]+")  # one FTS5 unicode61 token exactly as written
 
 
 class SearchIndex:
@@ -118,6 +119,7 @@ class SearchIndex:
         self._store.add(rows)
         # Frozen once here: a query then intersects and unites them without copying a list.
         self._postings = _frozen(all_postings)
+        self._plain = all(_PLAIN.fullmatch(token) for token in self._postings)
         self._strong = tuple(_frozen(postings) for postings in strong_postings)
         self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
         for word in self._synonyms.words():
@@ -165,7 +167,9 @@ class SearchIndex:
             return replace(base, ambiguous=ambiguous)
         base = replace(base, suggestion=suggestion)
         nodes = [self._node(u) for u in units]
-        rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
+        query = _and(nodes)
+        counted = self._count(query) if row_filter.is_empty else None
+        rows, total = self._store.search(to_fts(query), row_filter, offset, limit, counted)
         if total >= _FEW or (total and len(nodes) == 1):
             return replace(base, hits=self._hits(rows), total=total)
         partial = self._partial(base, units, nodes, row_filter, 0, offset + limit)
@@ -174,7 +178,7 @@ class SearchIndex:
         # Very few offerings match every word: those first, then the ones matching most words
         # (every full match is among the partial ones: it covers the whole query).
         if offset:
-            rows, _ = self._store.search(to_fts(_and(nodes)), row_filter, 0, _FEW)
+            rows, _ = self._store.search(to_fts(query), row_filter, 0, _FEW)
         full = self._hits(rows)
         seen = {hit.entry.id for hit in full}
         more = () if partial.nothing_fits else partial.hits
@@ -198,6 +202,14 @@ class SearchIndex:
             return min(self._df[t] for t in node.tokens)
         counts = [self._estimate(c) for c in node.children]
         return min(counts) if isinstance(node, All) else max(counts)
+
+    def _count(self, node: Node) -> int | None:
+        """How many entries match ``node``, from the postings where they say it exactly: every
+        term a single plain token (terms close together need positions, which postings lack;
+        FTS5 would split a token with other characters)."""
+        if not self._plain or not _plain_terms(node):
+            return None
+        return len(self._docs(node, self._postings))
 
     def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
         return tuple(Hit(self._entries[docid], score) for docid, score in rows)
@@ -317,6 +329,12 @@ class SearchIndex:
 
     def _any(self, unit: Unit) -> Node:
         return unit.node(True, self._relatives)
+
+
+def _plain_terms(node: Node) -> bool:
+    if isinstance(node, Terms):
+        return len(node.tokens) == 1 and bool(_PLAIN.fullmatch(node.tokens[0]))
+    return all(_plain_terms(child) for child in node.children)
 
 
 def _frozen(postings: dict[str, list[int]]) -> dict[str, frozenset[int]]:
