@@ -11,6 +11,7 @@ SQL unquoted.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ class SearchIndexStore:
     ) -> tuple[list[tuple[int, float]], int]:
         """Matching (docid, score) best first — score is positive, higher is better; equal scores
         in docid order — and the total number of matches. A caller that knows ``total`` already
-        saves the counting pass over the full-text index."""
+        gets the page ranked and cut by SQLite, without a pass over every match."""
         if row_filter.is_empty:
             base, params = "FROM offering_fts WHERE offering_fts MATCH ?", [expression]
         else:
@@ -154,7 +155,13 @@ class SearchIndexStore:
             )
             params = [expression, *filter_params]
         if total is None:
-            total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+            # Counting reads the same position lists as scoring (NEAR terms need them), so one
+            # pass scoring every match and picking the page here beats a count plus a ranking.
+            scored = self._db.execute(
+                f"SELECT offering_fts.rowid, -{_BM25} {base}", params
+            ).fetchall()
+            page = heapq.nsmallest(offset + limit, scored, key=_best_first)[offset:]
+            return [(docid, float(score)) for docid, score in page], len(scored)
         if total == 0 or offset >= total:
             return [], total
         rows = self._db.execute(
@@ -182,6 +189,10 @@ class SearchIndexStore:
             f"SELECT m.docid {base} ORDER BY m.docid LIMIT ? OFFSET ?", (*params, limit, offset)
         ).fetchall()
         return [docid for (docid,) in rows], total
+
+
+def _best_first(row: tuple[int, float]) -> tuple[float, int]:
+    return -row[1], row[0]  # the ranked query's order: score descending, then docid
 
 
 def _filter_sql(row_filter: RowFilter) -> tuple[str, list[object]]:
