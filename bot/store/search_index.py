@@ -178,6 +178,15 @@ class SearchIndexStore:
         )
         return {docid for (docid,) in rows}
 
+    def passing(self, row_filter: RowFilter) -> set[int]:
+        """Docids passing the filter, unordered. SQLite joins them into one string: handing
+        thousands of one-value rows to Python costs more than the query itself."""
+        where, params = _filter_sql(row_filter)
+        (joined,) = self._db.execute(
+            f"SELECT group_concat(m.docid) FROM offering_meta AS m WHERE 1{where}", params
+        ).fetchone()
+        return set(map(int, joined.split(","))) if joined else set()
+
     def list_filtered(
         self, row_filter: RowFilter, offset: int, limit: int
     ) -> tuple[list[int], int]:

@@ -71,6 +71,7 @@ _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 # and topics, then topic compounds.
 _STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
 _NONE: frozenset[int] = frozenset()
+_FILTERS_KEPT = 256
 _PLAIN = re.compile(r"[a-z0-9]+")  # one FTS5 unicode61 token exactly as written
 
 
@@ -119,6 +120,7 @@ class SearchIndex:
         self._store.add(rows)
         # Frozen once here: a query then intersects and unites them without copying a list.
         self._postings = _frozen(all_postings)
+        self._filtered: dict[RowFilter, frozenset[int]] = {}  # see _passing
         self._plain = all(_PLAIN.fullmatch(token) for token in self._postings)
         self._strong = tuple(_frozen(postings) for postings in strong_postings)
         self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
@@ -211,6 +213,15 @@ class SearchIndex:
             return None
         return len(self._docs(node, self._postings))
 
+    def _passing(self, row_filter: RowFilter) -> frozenset[int]:
+        """Entries passing ``row_filter``, kept per filter: people combine few filter values."""
+        found = self._filtered.get(row_filter)
+        if found is None:
+            if len(self._filtered) >= _FILTERS_KEPT:
+                self._filtered.clear()
+            found = self._filtered[row_filter] = frozenset(self._store.passing(row_filter))
+        return found
+
     def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
         return tuple(Hit(self._entries[docid], score) for docid, score in rows)
 
@@ -259,7 +270,7 @@ class SearchIndex:
             if matched:
                 pool = set(matched[0].found or matched[0].shares[-1][1])
         if not row_filter.is_empty:
-            pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
+            pool &= self._passing(row_filter)
         credits = credit_groups(scoring, pool)
 
         ranks: list[tuple[float, list[frozenset[int]]]] = []  # title words, compounds, topics
