@@ -11,7 +11,6 @@ SQL unquoted.
 
 from __future__ import annotations
 
-import heapq
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -155,13 +154,18 @@ class SearchIndexStore:
             )
             params = [expression, *filter_params]
         if total is None:
-            # Counting reads the same position lists as scoring (NEAR terms need them), so one
-            # pass scoring every match and picking the page here beats a count plus a ranking.
-            scored = self._db.execute(
-                f"SELECT offering_fts.rowid, -{_BM25} {base}", params
+            # Counting reads the same position lists as scoring (NEAR terms need them), so the
+            # matches are scored once into a temporary table, counted and ranked from there.
+            rows = self._db.execute(
+                f"WITH scored AS (SELECT offering_fts.rowid AS docid, -{_BM25} AS score {base}) "
+                "SELECT docid, score, (SELECT count(*) FROM scored) FROM scored "
+                "ORDER BY score DESC, docid LIMIT ? OFFSET ?",
+                (*params, limit, offset),
             ).fetchall()
-            page = heapq.nsmallest(offset + limit, scored, key=_best_first)[offset:]
-            return [(docid, float(score)) for docid, score in page], len(scored)
+            if rows or not offset:
+                total = rows[0][2] if rows else 0
+                return [(docid, float(score)) for docid, score, _ in rows], total
+            total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
         if total == 0 or offset >= total:
             return [], total
         rows = self._db.execute(
@@ -198,10 +202,6 @@ class SearchIndexStore:
             f"SELECT m.docid {base} ORDER BY m.docid LIMIT ? OFFSET ?", (*params, limit, offset)
         ).fetchall()
         return [docid for (docid,) in rows], total
-
-
-def _best_first(row: tuple[int, float]) -> tuple[float, int]:
-    return -row[1], row[0]  # the ranked query's order: score descending, then docid
 
 
 def _filter_sql(row_filter: RowFilter) -> tuple[str, list[object]]:
