@@ -38,7 +38,7 @@ from bot.features.search import SearchIndex, SearchResult
 
 REPO = Path(__file__).resolve().parent.parent
 HELDOUT = REPO / "tests" / "search_heldout.yaml"
-TUNING = (REPO / "tests" / "search_tuning.yaml", REPO / "tests" / "search_tuning_2.yaml")
+TUNING = tuple(REPO / "tests" / f"search_tuning{n}.yaml" for n in ("", "_2", "_3"))
 CONTENT = REPO / "content"
 DEPTH = 5
 LATENCY_ENTRIES = 10_000

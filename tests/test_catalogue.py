@@ -307,7 +307,7 @@ def test_cli_check_reports_ok_with_counts(capsys: pytest.CaptureFixture[str]) ->
     shipped = Path(__file__).resolve().parent.parent / "content"
     assert main(["catalogue", "check", str(shipped)]) == 0
     out = capsys.readouterr().out
-    assert "154 Angebote, 63 Synonymgruppen: OK" in out
+    assert "154 Angebote, 68 Synonymgruppen: OK" in out
 
 
 def test_cli_check_lists_problems_and_fails(

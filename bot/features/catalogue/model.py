@@ -57,6 +57,9 @@ class Offering(BaseModel):
     typ: OfferingType
     themen: tuple[Text, ...] = ()
     zielgruppen: tuple[Text, ...] = ()
+    # Words staff type for what the offering covers that its own text does not use ("Azubis",
+    # "DSGVO"): searched like the topics, never shown.
+    stichworte: tuple[Text, ...] = ()
     format: OfferingFormat
     kosten: Text
     dauer: Text | None = None

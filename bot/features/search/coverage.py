@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.features.search.query import Node
-
 Docs = set[int] | frozenset[int]
 Groups = dict[float, Docs]  # value (credit, title/topic weight) → docids having it
 _Key = TypeVar("_Key", int, float, tuple[float, float])
@@ -26,12 +24,14 @@ class Scored:
     """One query unit as partial matching sees it."""
 
     weight: float
+    prose: float  # credit where the unit is in neither title nor topics
     found: frozenset[int]  # entries matching the unit
+    ranks: tuple[frozenset[int], ...]  # entries having it in title, title compounds, topics…
+    titled: frozenset[int]  # … in any of them
     # Entries lacking the unit but having its first compound part, by how many of its parts
     # they have (first part included), fewest first.
     shares: tuple[tuple[int, Docs], ...]
     part_count: int
-    node: Node
 
     @property
     def matched(self) -> bool:
@@ -57,15 +57,18 @@ def share_groups(part_docs: Sequence[Docs]) -> tuple[tuple[int, Docs], ...]:
 
 
 def credit_groups(scoring: Iterable[Scored], pool: Docs) -> Groups:
-    """Credit of every entry in ``pool``: a unit's weight where it matches, else the share of the
-    compound's parts it has (half the weight, times parts had / parts); 0.0 for none."""
+    """Credit of every entry in ``pool``: a unit's weight where it matches in title or topics,
+    its prose credit where it matches elsewhere, else the share of the compound's parts it has
+    (half the weight, times parts had / parts); 0.0 for none."""
     groups: Groups = {0.0: pool}
     for unit in scoring:
         split: Groups = {}
         for credit, members in groups.items():
             hit = members & unit.found
             if hit:
-                _merge(split, credit + unit.weight, hit)
+                titled = hit & unit.titled
+                _merge(split, credit + unit.weight, titled)
+                _merge(split, credit + unit.prose, hit - titled)
                 members = members - hit
             for count, docs in unit.shares:
                 got = members & docs

@@ -8,9 +8,11 @@
 3. Every unit must match (AND), ranked by FTS5 bm25 (title and topics above the description).
    The provider field takes part only for a word naming a provider ("KGSt", "Bertelsmann"): one
    that occurs more often in provider names than in titles, topics and descriptions.
-4. If no offering matches every unit, each candidate's *coverage* is the idf-weighted share of the
-   units it matches. Offerings covering most of the query (:data:`PARTIAL_COVERAGE`) are listed
-   as partial matches; otherwise nothing fits: the result says so and carries at most
+4. If no offering matches every unit, each candidate's *coverage* is the weighted share of the
+   units it matches: a unit weighs its idf in the catalogue times its specificity in everyday
+   German (``rarity``), and counts less when the offering has it only in the description.
+   Offerings covering enough of the query (:data:`PARTIAL_COVERAGE`) are listed as partial
+   matches; otherwise nothing fits: the result says so and carries at most
    :data:`RELATED_LIMIT` offerings to be shown as "entfernt verwandt".
 """
 
@@ -56,13 +58,15 @@ from bot.features.search.query import (
     to_fts,
     unit_for,
 )
+from bot.features.search.rarity import specificity, warm_up
 from bot.features.search.typos import Speller, same_case
 from bot.features.search.vocabulary import indexed_features
 from bot.store.search_index import IndexedOffering, RowFilter, SearchIndexStore
 from bot.text.german import fold, stem
 
-PARTIAL_COVERAGE = 0.5  # share of the query's weight an offering must cover to be listed
+PARTIAL_COVERAGE = 0.4  # share of the query's weight an offering must cover to be listed
 RELATED_LIMIT = 3
+_PROSE_CREDIT = 0.7  # coverage credit of a word found only outside the title and topics
 _FEW = 3  # below this many full matches, offerings matching most of the query follow them
 _ENOUGH_EXACT = 3  # matches of a word as written above which its relatives are left out
 _PROSE = ("titel", "anbieter", "beschreibung")
@@ -134,6 +138,7 @@ class SearchIndex:
             if t.startswith(PROVIDER) and len(t) >= len(PROVIDER) + 3 and n > self._df[t[2:]]
         )
         self._speller.finish()
+        warm_up()
 
     @classmethod
     def build(
@@ -241,19 +246,21 @@ class SearchIndex:
         catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
         Stadtteil, Arbeit), provided it has the first part. Ties go to the offering matching more
         in its title and topics."""
-        size = len(self._entries)
         scoring: list[Scored] = []
         for unit, node in zip(units, nodes, strict=True):
-            # Rare words weigh most (idf); verbs and adjectives ("messen", "neue") half as much
-            # as nouns: they say less about the topic than the nouns beside them.
-            weight = math.log(1 + size / (1 + self._estimate(node)))
-            weight *= 1.0 if _is_noun(unit) else 0.5
+            weight = self._weight(unit, node)
             found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
             # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
             # offering lacking it shares only the generic rest, which is no partial match.
             part_docs = [self._docs(part, self._postings) - found for part in parts]
-            scoring.append(Scored(weight, found, share_groups(part_docs), len(parts), node))
+            # A word only the description shares is weaker evidence than one in the title or
+            # topics ("Beschaffung" mentioned in passing is no offering about procurement).
+            ranks = tuple(self._docs(node, postings) for postings in self._strong)
+            prose = weight * _PROSE_CREDIT
+            shares = share_groups(part_docs)
+            titled = _NONE.union(*ranks)
+            scoring.append(Scored(weight, prose, found, ranks, titled, shares, len(parts)))
         total_weight = sum(s.weight for s in scoring)
         heaviest = sorted(scoring, key=lambda s: -s.weight)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
@@ -273,13 +280,8 @@ class SearchIndex:
             pool &= self._passing(row_filter)
         credits = credit_groups(scoring, pool)
 
-        ranks: list[tuple[float, list[frozenset[int]]]] = []  # title words, compounds, topics
-
         def strong(members: Docs) -> Groups:
-            if not ranks:  # only once some entry is credited
-                for s in scoring:
-                    ranks.append((s.weight, [self._docs(s.node, p) for p in self._strong]))
-            return strong_groups(members, ranks)
+            return strong_groups(members, [(s.weight, s.ranks) for s in scoring])
 
         # (-coverage, -title/topic weight, docid): smallest first is best first.
         if len(nodes) > 1:
@@ -290,6 +292,14 @@ class SearchIndex:
         related = best(credits, total_weight, RELATED_LIMIT, strong)[0] if offset == 0 else []
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
+
+    def _weight(self, unit: Unit, node: Node) -> float:
+        """Rare words weigh most: idf in the catalogue times specificity in everyday German
+        (``rarity``). Verbs and adjectives ("messen", "neue") count half as much as nouns: they
+        say less about the topic than the nouns beside them."""
+        weight = math.log(1 + len(self._entries) / (1 + self._estimate(node)))
+        weight *= min(specificity(t.surface) for t in unit.tokens)
+        return weight if _is_noun(unit) else weight * 0.5
 
     def _docs(self, node: Node, postings: dict[str, frozenset[int]]) -> frozenset[int]:
         """Entries containing ``node``'s terms (close together or not)."""
@@ -365,7 +375,7 @@ def _is_noun(unit: Unit) -> bool:
 def _field_texts(entry: Offering) -> dict[str, str]:
     return {
         "titel": entry.titel,
-        "themen": " ; ".join(v.replace("-", " ") for v in entry.themen),
+        "themen": " ; ".join(v.replace("-", " ") for v in (*entry.themen, *entry.stichworte)),
         "zielgruppen": " ; ".join(v.replace("-", " ") for v in entry.zielgruppen),
         "merkmale": indexed_features(entry.typ, entry.format, entry.is_free),
         "anbieter": entry.anbieter,

@@ -11,7 +11,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.features.search.morphology import is_known, lemma, raw_lemma
+from bot.features.search.morphology import is_known, lemma, parts, raw_lemma
 from bot.text.german import fold, is_meaningful, words
 
 
@@ -43,6 +43,12 @@ class Speller:
             if base != spelled and base.isalpha() and fold(base) not in self.spellings:
                 self.spellings[fold(base)] = Counter({base: 1})
                 self.word_df[fold(base)] = self.word_df[folded]
+            # Parts of compounds, too: "Feedbak" is close to the "Feedback" of the catalogue's
+            # "Feedbackschleifen" only.
+            for part in _literal_parts(spelled):
+                if fold(part) not in self.spellings:
+                    self.spellings[fold(part)] = Counter({part: 1})
+                    self.word_df[fold(part)] = self.word_df[folded]
         self._choices = sorted(w for w in self.spellings if len(w) >= 4)
 
     def closest(self, surface: str) -> list[str]:
@@ -94,6 +100,20 @@ def _prose_pieces(surface: str) -> tuple[tuple[str, str], ...]:
         if piece.isalpha() and is_meaningful(folded):
             found.append((piece, folded))
     return tuple(found)
+
+
+def _literal_parts(spelled: str) -> list[str]:
+    """A compound's parts that stand in it letter for letter, spelled as nouns when the
+    compound is one ("Feedbackschleifen" → Feedback; "Fördermittel" gives no "fördern")."""
+    word = fold(spelled)
+    found = []
+    for part in parts(spelled):
+        start = word.find(part)
+        if start < 0 or len(part) < 5 or fold(spelled[start : start + len(part)]) != part:
+            continue
+        piece = spelled[start : start + len(part)]
+        found.append(piece[:1].upper() + piece[1:] if spelled[:1].isupper() else piece)
+    return found
 
 
 def same_case(spelled: str, typed: str) -> str:
