@@ -132,10 +132,16 @@ class SearchIndexStore:
         self._db.execute("INSERT INTO offering_fts (offering_fts) VALUES ('optimize')")
 
     def search(
-        self, expression: str, row_filter: RowFilter, offset: int, limit: int
+        self,
+        expression: str,
+        row_filter: RowFilter,
+        offset: int,
+        limit: int,
+        total: int | None = None,
     ) -> tuple[list[tuple[int, float]], int]:
         """Matching (docid, score) best first — score is positive, higher is better; equal scores
-        in docid order — and the total number of matches."""
+        in docid order — and the total number of matches. A caller that knows ``total`` already
+        gets the page ranked and cut by SQLite, without a pass over every match."""
         if row_filter.is_empty:
             base, params = "FROM offering_fts WHERE offering_fts MATCH ?", [expression]
         else:
@@ -147,7 +153,19 @@ class SearchIndexStore:
                 f"(SELECT m.docid FROM offering_meta AS m WHERE 1{where})"
             )
             params = [expression, *filter_params]
-        total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+        if total is None:
+            # Counting reads the same position lists as scoring (NEAR terms need them), so the
+            # matches are scored once into a temporary table, counted and ranked from there.
+            rows = self._db.execute(
+                f"WITH scored AS (SELECT offering_fts.rowid AS docid, -{_BM25} AS score {base}) "
+                "SELECT docid, score, (SELECT count(*) FROM scored) FROM scored "
+                "ORDER BY score DESC, docid LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+            if rows or not offset:
+                total = rows[0][2] if rows else 0
+                return [(docid, float(score)) for docid, score, _ in rows], total
+            total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
         if total == 0 or offset >= total:
             return [], total
         rows = self._db.execute(
@@ -163,6 +181,15 @@ class SearchIndexStore:
             "SELECT rowid FROM offering_fts WHERE offering_fts MATCH ?", (expression,)
         )
         return {docid for (docid,) in rows}
+
+    def passing(self, row_filter: RowFilter) -> set[int]:
+        """Docids passing the filter, unordered. SQLite joins them into one string: handing
+        thousands of one-value rows to Python costs more than the query itself."""
+        where, params = _filter_sql(row_filter)
+        (joined,) = self._db.execute(
+            f"SELECT group_concat(m.docid) FROM offering_meta AS m WHERE 1{where}", params
+        ).fetchone()
+        return set(map(int, joined.split(","))) if joined else set()
 
     def list_filtered(
         self, row_filter: RowFilter, offset: int, limit: int

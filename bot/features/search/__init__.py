@@ -2,7 +2,8 @@
 
 The engine's modules: ``morphology`` (lemmas, word families, compounds),
 ``query`` (text analysis, FTS5 expressions), ``filters``, ``vocabulary`` (filter values),
-``index`` (ranking, typo correction, "nothing fits") and ``render`` (replies). The feature's
+``index`` (ranking, typo correction, "nothing fits"), ``coverage`` (partial-match credits
+per group of offerings) and ``render`` (replies). The feature's
 runtime state (loaded catalogue, last searches) is ``state``, the gap digest ``digest``.
 """
 

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -26,6 +25,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.features.catalogue.model import Catalogue, Offering
+from bot.features.search.coverage import (
+    Docs,
+    Groups,
+    Scored,
+    best,
+    credit_groups,
+    share_groups,
+    strong_groups,
+)
 from bot.features.search.filters import Filters
 from bot.features.search.model import (
     DEFAULT_LIMIT,
@@ -68,6 +76,9 @@ _SHORT = frozenset({"themen", "zielgruppen", "merkmale"})
 # Fields that rank partial matches of equal coverage: the title as written, then title compounds
 # and topics, then topic compounds.
 _STRONG = (("titel",), ("titel_parts", "themen"), ("themen_parts",))
+_NONE: frozenset[int] = frozenset()
+_FILTERS_KEPT = 256
+_PLAIN = re.compile(r"[a-z0-9]+")  # one FTS5 unicode61 token exactly as written
 
 
 class SearchIndex:
@@ -84,8 +95,8 @@ class SearchIndex:
         self._df: Counter[str] = Counter()  # index token → entries containing it
         # token → docids, over all columns and over title and topics only: partial matches are
         # scored from these without another full-text query per word
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._strong: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in _STRONG)
+        all_postings: dict[str, list[int]] = defaultdict(list)
+        strong_postings = tuple(defaultdict(list) for _ in _STRONG)
         short_fields: dict[str, tuple[str, str]] = {}  # topics, target groups, features repeat
         rows = []
         for docid, entry in enumerate(self._entries):
@@ -101,8 +112,8 @@ class SearchIndex:
             tokens = {t for text in columns.values() for t in text.split()}
             self._df.update(tokens)
             for token in tokens:
-                self._postings[token].append(docid)
-            for names, postings in zip(_STRONG, self._strong, strict=True):
+                all_postings[token].append(docid)
+            for names, postings in zip(_STRONG, strong_postings, strict=True):
                 for token in {t for name in names for t in columns[name].split()}:
                     postings[token].append(docid)
             self._speller.learn(fields[name] for name in _PROSE)
@@ -113,6 +124,11 @@ class SearchIndex:
             rows.append(IndexedOffering(docid, columns, entry.typ, entry.format, entry.is_free))
             rows[-1].facets.update(facets)
         self._store.add(rows)
+        # Frozen once here: a query then intersects and unites them without copying a list.
+        self._postings = _frozen(all_postings)
+        self._filtered: dict[RowFilter, frozenset[int]] = {}  # see _passing
+        self._plain = all(_PLAIN.fullmatch(token) for token in self._postings)
+        self._strong = tuple(_frozen(postings) for postings in strong_postings)
         self._relatives: dict[str, set[str]] = {}  # word family → its lemmas in the catalogue
         for word in self._synonyms.words():
             for term, kin in zip(word.derived, word.families, strict=True):
@@ -166,7 +182,9 @@ class SearchIndex:
             return replace(base, ambiguous=ambiguous)
         base = replace(base, suggestion=suggestion)
         nodes = [self._node(u) for u in units]
-        rows, total = self._store.search(to_fts(_and(nodes)), row_filter, offset, limit)
+        query = _and(nodes)
+        counted = self._count(query) if row_filter.is_empty else None
+        rows, total = self._store.search(to_fts(query), row_filter, offset, limit, counted)
         if total >= _FEW or (total and len(nodes) == 1):
             return replace(base, hits=self._hits(rows), total=total)
         partial = self._partial(base, units, nodes, row_filter, 0, offset + limit)
@@ -175,7 +193,7 @@ class SearchIndex:
         # Very few offerings match every word: those first, then the ones matching most words
         # (every full match is among the partial ones: it covers the whole query).
         if offset:
-            rows, _ = self._store.search(to_fts(_and(nodes)), row_filter, 0, _FEW)
+            rows, _ = self._store.search(to_fts(query), row_filter, 0, _FEW)
         full = self._hits(rows)
         seen = {hit.entry.id for hit in full}
         more = () if partial.nothing_fits else partial.hits
@@ -200,6 +218,23 @@ class SearchIndex:
         counts = [self._estimate(c) for c in node.children]
         return min(counts) if isinstance(node, All) else max(counts)
 
+    def _count(self, node: Node) -> int | None:
+        """How many entries match ``node``, from the postings where they say it exactly: every
+        term a single plain token (terms close together need positions, which postings lack;
+        FTS5 would split a token with other characters)."""
+        if not self._plain or not _plain_terms(node):
+            return None
+        return len(self._docs(node, self._postings))
+
+    def _passing(self, row_filter: RowFilter) -> frozenset[int]:
+        """Entries passing ``row_filter``, kept per filter: people combine few filter values."""
+        found = self._filtered.get(row_filter)
+        if found is None:
+            if len(self._filtered) >= _FILTERS_KEPT:
+                self._filtered.clear()
+            found = self._filtered[row_filter] = frozenset(self._store.passing(row_filter))
+        return found
+
     def _hits(self, rows: list[tuple[int, float]]) -> tuple[Hit, ...]:
         return tuple(Hit(self._entries[docid], score) for docid, score in rows)
 
@@ -219,72 +254,50 @@ class SearchIndex:
         catalogue lacks counts half the share of its parts an offering has ("Stadtteilarbeit":
         Stadtteil, Arbeit), provided it has the first part. Ties go to the offering matching more
         in its title and topics."""
-        size = len(self._entries)
-        scoring = []  # per unit: weight, entries matching it, parts shares, title/topic rank
+        scoring: list[Scored] = []
         for unit, node in zip(units, nodes, strict=True):
             weight = self._weight(unit, node)
             found = self._docs(node, self._postings)
             parts = self._part_nodes(unit)
-            share: Counter[int] = Counter()
             # The first part says what kind of thing a compound is ("Schul-sozialarbeit"): an
             # offering lacking it shares only the generic rest, which is no partial match.
             part_docs = [self._docs(part, self._postings) - found for part in parts]
-            for docs in part_docs:
-                share.update(docs & part_docs[0])
-            scoring.append((weight, found, share, len(parts), node))
-        total_weight = sum(s[0] for s in scoring)
+            # A word only the description shares is weaker evidence than one in the title or
+            # topics ("Beschaffung" mentioned in passing is no offering about procurement).
+            ranks = tuple(self._docs(node, postings) for postings in self._strong)
+            prose = weight * _PROSE_CREDIT
+            shares = share_groups(part_docs)
+            titled = _NONE.union(*ranks)
+            scoring.append(Scored(weight, prose, found, ranks, titled, shares, len(parts)))
+        total_weight = sum(s.weight for s in scoring)
+        heaviest = sorted(scoring, key=lambda s: -s.weight)
         # Only entries matching one of the heaviest units can reach the coverage bar; if none
         # does, the relatives come from the heaviest unit anything matches.
         pool: set[int] = set()
         rest = total_weight
-        for weight, found, share, _, _ in sorted(scoring, key=lambda s: -s[0]):
+        for scored in heaviest:
             if rest < PARTIAL_COVERAGE * total_weight:
                 break
-            pool |= found
-            pool.update(share)
-            rest -= weight
+            pool |= scored.reach()
+            rest -= scored.weight
         if not pool:
-            matched = [s for s in sorted(scoring, key=lambda s: -s[0]) if s[1] or s[2]]
+            matched = [s for s in heaviest if s.matched]
             if matched:
-                _, found, share, _, _ = matched[0]
-                most = max(share.values(), default=0)
-                pool = found or {d for d, n in share.items() if n == most}
+                pool = set(matched[0].found or matched[0].shares[-1][1])
         if not row_filter.is_empty:
-            pool &= set(self._store.list_filtered(row_filter, 0, size)[0])
-        credits: dict[int, float] = {}
-        strong: dict[int, float] = {}
-        for weight, found, share, part_count, node in scoring:
-            hit = found & pool
-            # A word only the description shares is weaker evidence than one in the title or
-            # topics ("Beschaffung" mentioned in passing is no offering about procurement).
-            titled = set().union(*(self._docs(node, postings) for postings in self._strong))
-            prose = weight * _PROSE_CREDIT
-            get = credits.get
-            credits.update({d: get(d, 0.0) + (weight if d in titled else prose) for d in hit})
-            for docid in pool.intersection(share).difference(hit):
-                part_credit = weight * 0.5 * share[docid] / part_count
-                credits[docid] = credits.get(docid, 0.0) + part_credit
-            for rank, postings in enumerate(self._strong):  # title words, compounds, topics
-                for docid in self._docs(node, postings) & pool:
-                    strong[docid] = strong.get(docid, 0.0) + weight / (rank + 1)
-        # (-coverage, -title/topic weight, docid): smallest first is best first. Sort keys are
-        # made only for what can be shown: on a large catalogue most credited offerings are
-        # neither good partial matches nor among the few relatives.
-        good = []
+            pool &= self._passing(row_filter)
+        credits = credit_groups(scoring, pool)
+
+        def strong(members: Docs) -> Groups:
+            return strong_groups(members, [(s.weight, s.ranks) for s in scoring])
+
+        # (-coverage, -title/topic weight, docid): smallest first is best first.
         if len(nodes) > 1:
-            good = [
-                (-c / total_weight, -strong.get(d, 0.0), d)
-                for d, c in credits.items()
-                if c and c / total_weight >= PARTIAL_COVERAGE
-            ]
-        if good:
-            page = heapq.nsmallest(offset + limit, good)[offset:]
-            hits = tuple(Hit(self._entries[d], -share) for share, _, d in page)
-            return replace(base, hits=hits, total=len(good), relaxed=True)
-        related = []
-        if offset == 0:
-            ranked = ((-c / total_weight, -strong.get(d, 0.0), d) for d, c in credits.items() if c)
-            related = heapq.nsmallest(RELATED_LIMIT, ranked)
+            page, good = best(credits, total_weight, offset + limit, strong, PARTIAL_COVERAGE)
+            if good:
+                hits = tuple(Hit(self._entries[d], -share) for share, _, d in page[offset:])
+                return replace(base, hits=hits, total=good, relaxed=True)
+        related = best(credits, total_weight, RELATED_LIMIT, strong)[0] if offset == 0 else []
         hits = tuple(Hit(self._entries[d], -share) for share, _, d in related)
         return replace(base, hits=hits, total=len(related), relaxed=True, nothing_fits=True)
 
@@ -296,15 +309,15 @@ class SearchIndex:
         weight *= specificity(" ".join(t.surface for t in unit.tokens))  # a phrase as a whole
         return weight if _is_noun(unit) else weight * 0.5
 
-    def _docs(self, node: Node, postings: dict[str, list[int]]) -> set[int]:
+    def _docs(self, node: Node, postings: dict[str, frozenset[int]]) -> frozenset[int]:
         """Entries containing ``node``'s terms (close together or not)."""
         if isinstance(node, Terms):
-            found = set(postings.get(node.tokens[0], ()))
+            found = postings.get(node.tokens[0], _NONE)
             for token in node.tokens[1:]:
-                found.intersection_update(postings.get(token, ()))
+                found = found & postings.get(token, _NONE)
             return found
         sets = [self._docs(c, postings) for c in node.children]
-        return set.intersection(*sets) if isinstance(node, All) else set().union(*sets)
+        return frozenset.intersection(*sets) if isinstance(node, All) else _NONE.union(*sets)
 
     @staticmethod
     def _part_nodes(unit: Unit) -> list[Node]:
@@ -345,6 +358,16 @@ class SearchIndex:
 
     def _any(self, unit: Unit) -> Node:
         return unit.node(True, self._relatives)
+
+
+def _plain_terms(node: Node) -> bool:
+    if isinstance(node, Terms):
+        return len(node.tokens) == 1 and bool(_PLAIN.fullmatch(node.tokens[0]))
+    return all(_plain_terms(child) for child in node.children)
+
+
+def _frozen(postings: dict[str, list[int]]) -> dict[str, frozenset[int]]:
+    return {token: frozenset(docids) for token, docids in postings.items()}
 
 
 def _and(nodes: list[Node]) -> Node:
