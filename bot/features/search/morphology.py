@@ -66,17 +66,14 @@ def _known_spelling(word: str) -> str | None:
     """``word`` or its umlaut spelling ("foerderung" → "förderung") if the lexicon has it."""
     if _lookup(word) is not None:
         return word
-    lowered = word.lower()
-    if any(pair in lowered for pair, _ in _UNFOLD):
-        restored = lowered
-        for pair, umlaut in _UNFOLD:
-            restored = restored.replace(pair, umlaut)
-        if _lookup(restored) is not None:
-            return restored
+    restored = _unfolded(word)
+    if restored != word.lower() and _lookup(restored) is not None:
+        return restored
     return None
 
 
 def _unfolded(word: str) -> str:
+    """``word`` in lower case with ae/oe/ue read as umlauts ("foerderung" → "förderung")."""
     restored = word.lower()
     for pair, umlaut in _UNFOLD:
         restored = restored.replace(pair, umlaut)

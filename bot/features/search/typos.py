@@ -37,10 +37,8 @@ class Speller:
     def learn_word(self, spellings: Iterable[str], offerings: int) -> None:
         """Add words the catalogue's prose lacks but a search finds in ``offerings`` entries."""
         for spelled in spellings:
-            for piece, folded in _prose_pieces(spelled):
-                if folded not in self.spellings:
-                    self.spellings[folded] = Counter({piece: 1})
-                    self.word_df[folded] = offerings
+            for piece, _ in _prose_pieces(spelled):
+                self._add(piece, offerings)
 
     def finish(self) -> None:
         """After the last offering: dictionary forms, too ("Onlinezugangsgesezt" is close to
@@ -48,16 +46,20 @@ class Speller:
         for folded, spellings in list(self.spellings.items()):
             spelled = spellings.most_common(1)[0][0]
             base = raw_lemma(spelled)
-            if base != spelled and base.isalpha() and fold(base) not in self.spellings:
-                self.spellings[fold(base)] = Counter({base: 1})
-                self.word_df[fold(base)] = self.word_df[folded]
+            if base != spelled and base.isalpha():
+                self._add(base, self.word_df[folded])
             # Parts of compounds, too: "Feedbak" is close to the "Feedback" of the catalogue's
             # "Feedbackschleifen" only.
             for part in _literal_parts(spelled):
-                if fold(part) not in self.spellings:
-                    self.spellings[fold(part)] = Counter({part: 1})
-                    self.word_df[fold(part)] = self.word_df[folded]
+                self._add(part, self.word_df[folded])
         self._choices = sorted(w for w in self.spellings if len(w) >= 4)
+
+    def _add(self, spelled: str, offerings: int) -> None:
+        """A spelling to correct to, unless the word has one from the prose already."""
+        folded = fold(spelled)
+        if folded not in self.spellings:
+            self.spellings[folded] = Counter({spelled: 1})
+            self.word_df[folded] = offerings
 
     def closest(self, surface: str) -> list[str]:
         """Catalogue spellings closest to an unknown word: one if clear, several if ambiguous,
