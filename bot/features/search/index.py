@@ -287,9 +287,10 @@ class SearchIndex:
         if not row_filter.is_empty:
             pool &= self._passing(row_filter)
         credits = credit_groups(scoring, pool)
+        ranked = [(s.weight, s.ranks) for s in scoring]
 
         def strong(members: Docs) -> Groups:
-            return strong_groups(members, [(s.weight, s.ranks) for s in scoring])
+            return strong_groups(members, ranked)
 
         # (-coverage, -title/topic weight, docid): smallest first is best first.
         if len(nodes) > 1:
